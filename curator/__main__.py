@@ -1,0 +1,4 @@
+from curator.cli import main
+
+
+main()

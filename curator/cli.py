@@ -1,0 +1,130 @@
+"""The ``curator`` command. Thin: every command parses arguments and calls into the package.
+
+Stage-specific commands (``quality train``, ``tokenizer train``, ``tokenize``, ``inspect``, ``train``) are registered
+by the subpackages that own them, listed explicitly in ``COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from curator.errors import CuratorError
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate LLM pretraining data on Spark.")
+console = Console(stderr=True)
+COMMAND_MODULES = ("curator.quality.cli", "curator.tokenization.cli", "curator.trainer.cli")
+
+SpecArg = typer.Argument(..., help="pipeline spec, e.g. pipelines/demo.yaml", exists=False)
+OutputOpt = typer.Option(None, "--output", "-o", help="output root (default: the spec's output, else runs/<name>)")
+MasterOpt = typer.Option(None, "--master", help="Spark master URL (default: the spec's, else local[*])")
+ForceOpt = typer.Option(False, "--force", help="rerun stages even when their completion marker matches")
+
+
+@app.command()
+def run(spec: Path = SpecArg, output: Optional[str] = OutputOpt, master: Optional[str] = MasterOpt,
+        force: bool = ForceOpt):
+    """Run every stage of a pipeline; completed stages are skipped."""
+    from curator.spark.runner import PipelineRunner
+    from curator.specs import load_pipeline
+
+    pipeline = load_pipeline(spec)
+    runner = PipelineRunner(pipeline, output=output, master=master)
+    for stage_spec in pipeline.stages:
+        result = runner.run_stage(stage_spec.name, force=force)
+        _print_stage(result)
+    ledger = runner.write_ledger()
+    _print_ledger(ledger, runner.root)
+
+
+@app.command()
+def stage(spec: Path = SpecArg, stage_name: str = typer.Argument(..., metavar="STAGE", help="stage name in the spec"),
+          output: Optional[str] = OutputOpt, master: Optional[str] = MasterOpt, force: bool = ForceOpt):
+    """Run one stage (what spark-submit and Airflow call). Its upstream stage must be complete."""
+    from curator.spark.runner import PipelineRunner
+    from curator.specs import load_pipeline
+
+    pipeline = load_pipeline(spec)
+    runner = PipelineRunner(pipeline, output=output, master=master)
+    _print_stage(runner.run_stage(stage_name, force=force))
+
+
+@app.command()
+def validate(specs: list[Path] = typer.Argument(..., help="pipeline spec files")):
+    """Validate pipeline specs and print their stages; exit 1 naming every bad field."""
+    from curator.specs import load_pipeline
+
+    for path in specs:
+        pipeline = load_pipeline(path)
+        console.print(f"[green]ok[/green] {path}: pipeline {pipeline.name!r}, stages: "
+                      + " -> ".join(f"{s.name}({s.stage})" if s.name != s.stage else s.name for s in pipeline.stages))
+
+
+@app.command()
+def ledger(spec: Path = SpecArg, output: Optional[str] = OutputOpt):
+    """Recompute and check the run ledger (input = kept + sum(rejected)) from completed stages."""
+    from curator.spark.runner import PipelineRunner
+    from curator.specs import load_pipeline
+
+    runner = PipelineRunner(load_pipeline(spec), output=output)
+    _print_ledger(runner.write_ledger(), runner.root)
+
+
+def _print_stage(result) -> None:
+    stats = result.stats
+    if result.skipped:
+        console.print(f"[dim]{result.name}: already complete, skipped[/dim]")
+    elif stats.get("sink"):
+        console.print(f"[bold]{result.name}[/bold]: done in {stats['seconds']}s "
+                      + json.dumps({k: v for k, v in stats.items() if k not in ("stage", "kind", "fingerprint")})[:300])
+    else:
+        reasons = ", ".join(f"{k}={v}" for k, v in stats["rejected"].items()) or "none"
+        console.print(f"[bold]{result.name}[/bold]: in {stats['in']}, kept {stats['kept']}, rejected "
+                      f"{stats['rejected_total']} ({reasons}) in {stats['seconds']}s")
+
+
+def _print_ledger(ledger: dict, root: Path) -> None:
+    table = Table(title=f"ledger: {root}")
+    for col in ("stage", "in", "kept", "rejected"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for row in ledger["stages"]:
+        table.add_row(row["stage"], str(row["in"]), str(row["kept"]), str(sum(row["rejected"].values())))
+    console.print(table)
+    status = "[green]balanced[/green]" if ledger["balanced"] else "[red]NOT balanced[/red]"
+    console.print(f"input {ledger['input']} = kept {ledger['kept']} + rejected {ledger['rejected_total']}: {status}")
+
+
+def _register_subcommands() -> None:
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _register_subcommands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except CuratorError as e:
+        console.print(f"[red]error:[/red] {e}")
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as e:
+        code = getattr(e, "exit_code", getattr(e, "code", 0))
+        sys.exit(code or 0)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Abort):
+            sys.exit(130)
+        raise

@@ -1,0 +1,76 @@
+"""ingest: read the pipeline input into the document schema, one row per physical record.
+
+Files are listed on the driver and read by Spark tasks (one file per task), each with the pure readers of
+``curator.io.readers``. Records without an id get one derived from their file and position; a repeated id is
+rejected as ``duplicate_id`` (first occurrence wins) so that ids stay unique downstream.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pyarrow as pa
+from pydantic import Field
+
+from curator.document import DECISION_FIELDS, DOCUMENT_FIELDS, REASON, REASON_DETAIL
+from curator.stage import Annotated, Stage, StageConfig, StageContext
+
+
+INGEST_REASONS = (
+    "malformed_json", "invalid_utf8", "missing_text", "non_string_text", "empty_text", "truncated_input",
+    "duplicate_id",
+)
+_ORDINAL = "_ingest_ordinal"
+
+
+class IngestConfig(StageConfig):
+    normalization: Literal["NFC", "NFKC", "none"] = Field("NFC", description="Unicode normal form applied to text")
+    reject_duplicate_ids: bool = True
+
+
+class IngestStage(Stage):
+    name = "ingest"
+    Config = IngestConfig
+
+    def annotate(self, df, ctx: StageContext) -> Annotated:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        from curator.document import spark_schema
+        from curator.io.readers import ReadOptions, expand_paths, read_file
+
+        spec = ctx.input_spec
+        files = expand_paths(spec.paths)
+        options = ReadOptions(
+            text_field=spec.text_field, id_field=spec.id_field, url_field=spec.url_field, source=spec.source,
+            normalization=None if self.config.normalization == "none" else self.config.normalization,
+        )
+        fmt = spec.format
+        schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(_ORDINAL, pa.int64())])
+        file_table = ctx.spark.createDataFrame(
+            [(i, path, rel) for i, (path, rel) in enumerate(files)], "file_index long, path string, rel string"
+        ).repartition(max(1, len(files)), "file_index")
+
+        def read(batches):
+            for batch in batches:
+                for index, path, rel in zip(*(batch.column(c).to_pylist() for c in ("file_index", "path", "rel"))):
+                    rows = []
+                    for n, row in enumerate(read_file(path, rel, options, fmt)):
+                        row[_ORDINAL] = (index << 40) + n  # global input order: file, then record
+                        rows.append(row)
+                        if len(rows) == 2000:
+                            yield pa.RecordBatch.from_pylist(rows, schema=schema)
+                            rows = []
+                    if rows:
+                        yield pa.RecordBatch.from_pylist(rows, schema=schema)
+
+        frame = file_table.mapInArrow(read, spark_schema(schema))
+        if self.config.reject_duplicate_ids:
+            first = Window.partitionBy("id").orderBy(_ORDINAL)
+            frame = frame.withColumn("_n", F.row_number().over(first))
+            is_dup = (F.col("_n") > 1) & F.col(REASON).isNull()
+            frame = frame.withColumn(REASON_DETAIL, F.when(is_dup, F.lit("id seen earlier in the input"))
+                                     .otherwise(F.col(REASON_DETAIL)))
+            frame = frame.withColumn(REASON, F.when(is_dup, F.lit("duplicate_id")).otherwise(F.col(REASON)))
+            frame = frame.drop("_n")
+        return Annotated(frame.drop(_ORDINAL), {"files": len(files)})

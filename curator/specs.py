@@ -1,0 +1,171 @@
+"""Typed pipeline specs loaded from ``pipelines/*.yaml`` and validated once, on the driver.
+
+Errors name the bad field (``stages[2] (quality).max_symbol_word_ratio: ...``). Only the validated, frozen configs
+travel to Spark executors, never the YAML files, so workers need no repository checkout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from curator.errors import SpecError
+from curator.registry import stage_class
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_INPUT = "builtin:sample"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputSpec(_Strict):
+    paths: list[str] = Field(min_length=1, description="files, folders or globs; 'builtin:sample' = embedded corpus")
+    format: Literal["auto", "jsonl", "jsonl.zst", "parquet"] = "auto"
+    text_field: str = "text"
+    id_field: str | None = "id"
+    url_field: str | None = "url"
+    source: str | None = Field(None, description="value of the `source` column; default: the input file's name")
+
+
+class SparkSpec(_Strict):
+    master: str = "local[*]"
+    app_name: str = "curator"
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class AirflowSpec(_Strict):
+    enabled: bool = False
+    schedule: str | None = None
+    train: bool = Field(False, description="append a training task that calls the launch script")
+    train_config: str | None = None
+
+
+class StageSpec(_Strict):
+    stage: str
+    name: str
+    config: Any
+
+    def build(self):
+        return stage_class(self.stage)(self.config)
+
+    @property
+    def is_sink(self) -> bool:
+        return stage_class(self.stage).is_sink
+
+    def fingerprint(self) -> str:
+        payload = json.dumps({"stage": self.stage, "config": self.config.model_dump(mode="json")}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class PipelineSpec(_Strict):
+    name: str
+    description: str = ""
+    input: InputSpec
+    output: str | None = Field(None, description="output root; default runs/<name>")
+    spark: SparkSpec = Field(default_factory=SparkSpec)
+    stages: list[StageSpec] = Field(min_length=1)
+    airflow: AirflowSpec = Field(default_factory=AirflowSpec)
+    source_path: str | None = None
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _parse_stages(cls, raw):
+        if not isinstance(raw, list):
+            raise ValueError("must be a list of {stage: NAME, ...options}")
+        parsed, errors = [], []
+        for i, entry in enumerate(raw):
+            if isinstance(entry, str):
+                entry = {"stage": entry}
+            if not isinstance(entry, dict) or "stage" not in entry:
+                errors.append(f"stages[{i}]: each entry needs a 'stage' key, got {entry!r}")
+                continue
+            options = dict(entry)
+            kind = options.pop("stage")
+            name = options.pop("name", kind)
+            try:
+                config = stage_class(kind).Config.model_validate(options)
+            except SpecError as e:
+                errors.append(f"stages[{i}]: {e}")
+                continue
+            except ValidationError as e:
+                errors.extend(f"stages[{i}] ({name}).{_loc(err)}: {err['msg']}" for err in e.errors())
+                continue
+            parsed.append(StageSpec(stage=kind, name=name, config=config))
+        if errors:
+            raise ValueError("; ".join(errors))
+        return parsed
+
+    @model_validator(mode="after")
+    def _check_order(self):
+        names = [s.name for s in self.stages]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"stage names must be unique; repeated: {duplicates} (give one a 'name:')")
+        if self.stages[0].stage != "ingest":
+            raise ValueError("the first stage must be 'ingest'")
+        seen_sink = False
+        for s in self.stages:
+            if seen_sink and not s.is_sink:
+                raise ValueError(f"document stage {s.name!r} cannot follow a sink stage")
+            seen_sink = seen_sink or s.is_sink
+        return self
+
+    def stage(self, name: str) -> StageSpec:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise SpecError(f"pipeline {self.name!r} has no stage {name!r}; stages: {', '.join(self.stage_names)}")
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def output_root(self, override: str | None = None) -> Path:
+        return Path(override or self.output or f"runs/{self.name}").resolve()
+
+
+def _loc(err: dict) -> str:
+    return ".".join(str(p) for p in err["loc"]) or "(root)"
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise SpecError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_pipeline(path: str | Path) -> PipelineSpec:
+    """Load and validate a pipeline spec; raise :class:`SpecError` naming every bad field."""
+    data = load_yaml(path)
+    data.setdefault("source_path", str(Path(path).resolve()))
+    try:
+        return PipelineSpec.model_validate(data)
+    except ValidationError as e:
+        lines = [f"{_loc(err)}: {err['msg']}" for err in e.errors()]
+        raise SpecError(f"{path}: invalid pipeline spec:\n  " + "\n  ".join(lines)) from None
+
+
+def resolve_spec_file(name_or_path: str, folder: str, suffix: str = ".yaml") -> Path:
+    """A spec given by path, or by bare name inside one of the repository's spec folders (filters/, tokenizers/)."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    candidate = REPO_ROOT / folder / f"{name_or_path}{suffix}"
+    if candidate.exists():
+        return candidate
+    raise SpecError(f"no {folder} spec {name_or_path!r} (looked for {p} and {candidate})")
