@@ -1,0 +1,30 @@
+# Everything a fresh machine needs: Python 3.10+ and Java 17. `make demo` and `make test` set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# torch is pinned so pip takes the CPU wheel instead of gigabytes of CUDA packages.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup demo test test-all bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH)"
+	$(PIP) install --quiet -e ".[all,dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/curator run pipelines/demo.yaml
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+test-all: setup
+	$(VENV)/bin/pytest -q -m "not gpu"
+
+clean:
+	rm -rf runs spark-warehouse
