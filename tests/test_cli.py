@@ -1,0 +1,60 @@
+"""The command set and its behaviour on good and bad input, run as a user would (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+REPO = Path(__file__).resolve().parent.parent
+CURATOR = [sys.executable, "-m", "curator"]
+
+
+def curator(*args, cwd=REPO):
+    return subprocess.run([*CURATOR, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_help_lists_the_command_set():
+    out = curator("--help")
+    assert out.returncode == 0
+    for command in ("run", "stage", "validate", "ledger"):
+        assert command in out.stdout
+    for command in ("run", "stage", "validate"):
+        assert curator(command, "--help").returncode == 0
+
+
+def test_validate_shipped_demo_and_bad_spec(tmp_path):
+    ok = curator("validate", "pipelines/demo.yaml")
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ninput: {paths: [a]}\nstages:\n  - stage: ingest\n  - {stage: langid, min_score: 2}\n")
+    out = curator("validate", bad)
+    assert out.returncode == 1
+    assert "min_score" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unknown_stage_is_a_clear_error(tmp_path):
+    out = curator("stage", "pipelines/demo.yaml", "nosuch", "--output", tmp_path)
+    assert out.returncode == 1 and "no stage 'nosuch'" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.spark
+def test_run_and_stage_commands_end_to_end(tmp_path):
+    corpus = tmp_path / "in.jsonl"
+    corpus.write_text('{"text": "The harbour was quiet in the early morning and the boats were still."}\n'
+                      '{"text": 7}\n')
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: cli\ninput: {{paths: [{corpus}]}}\nspark: {{master: 'local[1]'}}\n"
+                    "stages:\n  - stage: ingest\n  - {stage: langid, languages: [en]}\n")
+    out_dir = tmp_path / "out"
+    first = curator("stage", spec, "ingest", "--output", out_dir)
+    assert first.returncode == 0, first.stderr
+    run = curator("run", spec, "--output", out_dir)
+    assert run.returncode == 0, run.stderr
+    assert "ingest: already complete" in run.stderr and "balanced" in run.stderr
+    ledger = json.loads((out_dir / "ledger.json").read_text())
+    assert ledger["input"] == 2 and ledger["kept"] == 1 and ledger["balanced"]
