@@ -47,6 +47,7 @@ class StageContext:
     scratch_dir: Path
     stage_name: str
     default_parallelism: int = 2
+    input_spec: Any = None  # the pipeline's InputSpec; read by ingest
 
 
 @dataclass

@@ -110,9 +110,8 @@ class PipelineRunner:
         stage = stage_spec.build()
         ctx = StageContext(
             spark=self.spark, run_dir=self.root, scratch_dir=scratch, stage_name=name,
-            default_parallelism=self.spark.sparkContext.defaultParallelism,
+            default_parallelism=self.spark.sparkContext.defaultParallelism, input_spec=self.spec.input,
         )
-        ctx.input_spec = self.spec.input  # read by ingest only
         try:
             input_df = None if previous is None else self.spark.read.parquet(str(self.stage_dir(previous.name) / "data"))
             if stage_spec.is_sink:
@@ -129,7 +128,6 @@ class PipelineRunner:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(scratch, ignore_errors=True)
-        # Downstream outputs were computed from the old version of this stage: they no longer match.
         self.write_ledger()
         return StageResult(name, False, stats)
 
