@@ -66,7 +66,8 @@ class IngestStage(Stage):
 
         frame = file_table.mapInArrow(read, spark_schema(schema))
         if self.config.reject_duplicate_ids:
-            first = Window.partitionBy("id").orderBy(_ORDINAL)
+            # Kept rows sort first: a record already rejected (say empty_text) must not claim the id from a good one.
+            first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), _ORDINAL)
             frame = frame.withColumn("_n", F.row_number().over(first))
             is_dup = (F.col("_n") > 1) & F.col(REASON).isNull()
             frame = frame.withColumn(REASON_DETAIL, F.when(is_dup, F.lit("id seen earlier in the input"))

@@ -7,6 +7,7 @@ silently, so the run ledger can account for every input record.
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import hashlib
@@ -47,10 +48,7 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         path = os.path.expanduser(raw)
         if os.path.isdir(path):
             root = path
-            matches = [
-                os.path.join(d, f) for d, _, files in os.walk(path) for f in files
-                if not f.startswith((".", "_")) and detect_format(f, strict=False)
-            ]
+            matches = _data_files_below(path)
         elif glob.has_magic(path):
             root = path.split("*")[0].rsplit(os.sep, 1)[0] if os.sep in path.split("*")[0] else "."
             matches = [m for m in glob.glob(path, recursive=True) if os.path.isfile(m)]
@@ -61,6 +59,16 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         if not matches:
             raise CuratorError(f"input {raw} matched no readable files (.jsonl, .jsonl.zst, .jsonl.gz, .parquet)")
         found.extend((os.path.abspath(m), os.path.relpath(m, root)) for m in sorted(matches))
+    return found
+
+
+def _data_files_below(folder: str) -> list[str]:
+    found = []
+    for directory, subdirs, files in os.walk(folder):
+        # Hidden and underscore folders hold work in progress (Spark's _temporary, writers' temp files), not data.
+        subdirs[:] = [d for d in subdirs if not d.startswith((".", "_"))]
+        found.extend(os.path.join(directory, f) for f in files
+                     if not f.startswith((".", "_")) and detect_format(f, strict=False))
     return found
 
 
@@ -92,15 +100,89 @@ def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "a
         yield from _read_lines(path, relative_name, options, fmt)
 
 
-def _open_lines(path: str, fmt: str):
-    raw = open(path, "rb")
-    if fmt == "jsonl.zst" or path.endswith(".zst"):
+class TruncatedInputError(CuratorError):
+    """A compressed file ends in the middle of a frame."""
+
+
+class _ZstdFrames(io.RawIOBase):
+    """Decompressed bytes of a file of one or more zstd frames; raises if the file ends inside a frame.
+
+    zstandard's ``stream_reader`` reports a plain end of file when the input stops mid-frame, which would drop the
+    tail of a cut file without a trace, so frames are decoded here one ``decompressobj`` at a time.
+    """
+
+    def __init__(self, path: str, chunk_size: int = 1 << 14):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        # Small input chunks with a large output buffer decode fastest (output of a chunk is joined in one go).
+        self._new_decompressor = functools.partial(zstandard.ZstdDecompressor().decompressobj, write_size=1 << 20)
+        self._file = open(path, "rb")
+        self._path = path
+        self._chunk_size = chunk_size
+        self._frame = None  # the decompressor of the frame being read; None between frames
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            chunk = self._file.read(self._chunk_size)
+            if not chunk:
+                if self._frame is not None:
+                    raise TruncatedInputError("file ends inside a zstd frame (cut short or partly copied)")
+                return 0
+            self._pending = memoryview(self._decompress(chunk))
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._frame is None:
+                self._frame = self._new_decompressor()
+            out.append(self._frame.decompress(data))
+            if not self._frame.eof:
+                break
+            data, self._frame = self._frame.unused_data, None  # the next frame starts in the same chunk
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class _SmallReads(io.RawIOBase):
+    """Feeds a line buffer from ``read1`` of a decompressing stream.
+
+    ``GzipFile.read(n)`` raises on a cut file without returning the bytes it had already decoded, so a 1 MB buffer
+    fill would lose up to 1 MB of readable records; ``read1`` returns after each decoded chunk.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _open_lines(path: str, fmt: str):
+    if fmt == "jsonl.zst" or path.endswith(".zst"):
+        return _ZstdFrames(path)
     if fmt == "jsonl.gz" or path.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw)
-    return raw
+        return _SmallReads(gzip.open(path, "rb"))  # gzip.open closes the file it opened
+    return open(path, "rb")
 
 
 def _read_lines(path: str, relative_name: str, options: ReadOptions, fmt: str) -> Iterator[dict[str, Any]]:
@@ -158,10 +240,11 @@ def _to_document(record: dict, relative_name: str, ordinal: int, options: ReadOp
     doc_id = str(raw_id) if isinstance(raw_id, (str, int)) and str(raw_id) else stable_id(relative_name, ordinal)
     url = record.get(options.url_field) if options.url_field else None
     meta_fields = {k: v for k, v in record.items() if k not in (options.text_field, options.id_field, options.url_field)}
+    source = _unpack_document_schema(meta_fields)
     row = {
         "id": doc_id,
         "text": None,
-        "source": options.source or relative_name,
+        "source": options.source or source or relative_name,
         "url": url if isinstance(url, str) else None,
         "meta": json.dumps(meta_fields, ensure_ascii=False, default=str) if meta_fields else None,
         "reason": None,
@@ -180,6 +263,29 @@ def _to_document(record: dict, relative_name: str, ordinal: int, options: ReadOp
         if not text.strip():
             row.update(reason="empty_text", reason_detail=f"{where}: text is empty or whitespace")
     return row
+
+
+def _unpack_document_schema(fields: dict[str, Any]) -> str | None:
+    """If ``fields`` are the ``source``/``meta`` columns of a curator document (a previous run's output, or a file
+    from ``curator.io.writers``), merge the JSON-encoded ``meta`` into ``fields`` in place and return the source.
+
+    Without this, reading curator's own output would nest ``meta`` one JSON level deeper on every pass.
+    """
+    if "source" not in fields or "meta" not in fields:
+        return None
+    meta = fields["meta"]
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except json.JSONDecodeError:
+            return None
+    if not isinstance(meta, (dict, type(None))) or not isinstance(fields["source"], (str, type(None))):
+        return None
+    source = fields.pop("source")
+    del fields["meta"]
+    for key, value in (meta or {}).items():
+        fields.setdefault(key, value)  # a top-level annotation column (lang, ...) wins over a stale meta copy
+    return source
 
 
 def _rejection(relative_name: str, ordinal: int, line: bytes, options: ReadOptions, reason: str, detail: str):
