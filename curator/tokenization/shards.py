@@ -6,6 +6,7 @@ API (stable; the trainer reads shards through it)::
 
     with ShardWriter("out/part-00000", np.uint16) as writer:   # writes part-00000.{bin,idx}
         writer.add_document([10, 11, 50256])                   # one document = one sequence, EOD included by caller
+        writer.add_batch(flat_ids, lengths)                    # many documents at once (concatenated ids)
     writer.info  # ShardInfo(prefix, documents, tokens, sha256_bin, sha256_idx), set on a successful close
 
     shard = MegatronShard("out/part-00000")                     # prefix, with or without .bin/.idx suffix
@@ -126,6 +127,7 @@ class ShardWriter:
         self._bin_file = open(self._bin_tmp, "wb")
         self._bin_hash = hashlib.sha256()
         self._lengths: list[int] = []
+        self._token_count = 0
         self._max_id = np.iinfo(self.dtype).max
         self.info: ShardInfo | None = None
 
@@ -135,7 +137,7 @@ class ShardWriter:
 
     @property
     def num_tokens(self) -> int:
-        return int(sum(self._lengths))
+        return self._token_count
 
     @property
     def num_bytes(self) -> int:
@@ -160,6 +162,31 @@ class ShardWriter:
         self._bin_file.write(data)
         self._bin_hash.update(data)
         self._lengths.append(int(ids.size))
+        self._token_count += int(ids.size)
+
+    def add_batch(self, flat_ids: np.ndarray, lengths: np.ndarray | list[int]) -> None:
+        """Append many documents at once: ``flat_ids`` is their concatenation, ``lengths`` their token counts."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        flat_ids = np.asarray(flat_ids)
+        if lengths.ndim != 1 or flat_ids.ndim != 1 or int(lengths.sum()) != flat_ids.size:
+            raise ValueError(f"lengths sum to {int(lengths.sum())} but {flat_ids.size} ids were given")
+        if lengths.size == 0:
+            return
+        if lengths.min() <= 0:
+            raise ValueError("a document must have at least one token (Megatron never stores empty sequences)")
+        if lengths.max() >= 2**31:
+            raise ValueError("a document exceeds the int32 sequence length of the .idx")
+        if flat_ids.dtype != self.dtype or flat_ids.dtype.kind == "i":
+            if flat_ids.dtype.kind not in "iu":
+                raise ValueError(f"token ids must be integers, got {flat_ids.dtype}")
+            low, high = int(flat_ids.min()), int(flat_ids.max())
+            if low < 0 or high > self._max_id:
+                raise ShardFormatError(f"token id {low if low < 0 else high} does not fit {self.dtype.name}")
+        data = flat_ids.astype(self.dtype.newbyteorder("<"), copy=False).tobytes()
+        self._bin_file.write(data)
+        self._bin_hash.update(data)
+        self._lengths.extend(lengths.tolist())
+        self._token_count += int(flat_ids.size)
 
     def add_documents(self, documents: Iterable[np.ndarray | list[int]]) -> None:
         for document in documents:
