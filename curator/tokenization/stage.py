@@ -1,0 +1,82 @@
+"""Pipeline sink stages: ``train_tokenizer`` (sample + train, artifact in ``<stage>/tokenizer``) and ``tokenize``
+(Megatron shards + ``manifest.json`` in ``<stage>/tokens``).
+
+``tokenize`` uses the artifact of the ``train_tokenizer`` stage of the same run unless ``tokenizer`` names a folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from curator.errors import CuratorError
+from curator.stage import Stage, StageConfig, StageContext
+from curator.tokenization.recipe import TokenizerRecipe
+
+
+ARTIFACT_SUBDIR = "tokenizer"
+TOKENS_SUBDIR = "tokens"
+
+
+class TrainTokenizerConfig(StageConfig):
+    recipe: TokenizerRecipe = Field(description="recipe name in tokenizers/, a YAML path, or an inline recipe")
+
+    @field_validator("recipe", mode="before")
+    @classmethod
+    def _load_named_recipe(cls, value):
+        # Loading here puts the whole recipe (not just its name) into the stage fingerprint.
+        if isinstance(value, (str, Path)):
+            from curator.tokenization.recipe import load_recipe
+
+            return load_recipe(str(value))
+        return value
+
+
+class TrainTokenizerStage(Stage):
+    name = "train_tokenizer"
+    Config = TrainTokenizerConfig
+    is_sink = True
+
+    def run_sink(self, df, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
+        from curator.tokenization.train import train_tokenizer
+
+        stats = train_tokenizer(df, self.config.recipe, out_dir / ARTIFACT_SUBDIR)
+        stats["artifact"] = str(ctx.run_dir / ctx.stage_name / ARTIFACT_SUBDIR)  # where it lives after the rename
+        return stats
+
+
+class TokenizeConfig(StageConfig):
+    tokenizer: str | None = Field(None, description="artifact folder; default: the run's tokenizer_stage output")
+    tokenizer_stage: str = Field("train_tokenizer", description="sink stage of this run that trained the tokenizer")
+    dtype: Literal["auto", "uint16", "int32"] = "auto"
+    target_shard_tokens: int | None = Field(None, gt=0, description="roll to a new shard after this many tokens")
+    num_shards: int | None = Field(None, gt=0, description="number of tasks (default: the input's partitions)")
+    shuffle_seed: int | None = Field(1234, description="shuffle documents before writing; null keeps input order")
+
+
+class TokenizeStage(Stage):
+    name = "tokenize"
+    Config = TokenizeConfig
+    is_sink = True
+
+    def tokenizer_dir(self, ctx: StageContext) -> Path:
+        if self.config.tokenizer:
+            return Path(self.config.tokenizer)
+        stage_dir = ctx.run_dir / self.config.tokenizer_stage
+        if not (stage_dir / "_COMPLETE").exists():
+            raise CuratorError(f"tokenize needs the tokenizer of stage {self.config.tokenizer_stage!r}, which has "
+                               f"not completed in {ctx.run_dir}; run it first or set `tokenizer:` to an artifact")
+        return stage_dir / ARTIFACT_SUBDIR
+
+    def run_sink(self, df, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
+        from curator.tokenization.job import TokenizeOptions, tokenize_stats, write_token_shards
+        from curator.tokenization.tokenizer import read_bundle
+
+        bundle = read_bundle(self.tokenizer_dir(ctx))
+        options = TokenizeOptions(dtype=self.config.dtype, target_shard_tokens=self.config.target_shard_tokens,
+                                  num_shards=self.config.num_shards, shuffle_seed=self.config.shuffle_seed)
+        manifest = write_token_shards(df, bundle, out_dir / TOKENS_SUBDIR, options)
+        stats = tokenize_stats(manifest, ctx.run_dir / ctx.stage_name / TOKENS_SUBDIR)
+        return stats
