@@ -1,5 +1,29 @@
-"""Commands owned by this subpackage (registered by curator.cli)."""
+"""``curator train CONFIG [section.field=value ...] [--resume]`` (registered by curator.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def train_command(
+    config: Path = typer.Argument(..., help="training YAML, e.g. pipelines/train_debug.yaml"),
+    overrides: Optional[list[str]] = typer.Argument(None, help="overrides like optim.lr=3e-4 max_steps=100"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in the checkpoint dir"),
+    resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="continue from this checkpoint file"),
+) -> None:
+    """Train the bundled GPT on token shards. Under torchrun every rank runs this same command."""
+    from curator.trainer.config import load_config
+    from curator.trainer.loop import train
+
+    cfg = load_config(config, overrides or [])
+    result = train(cfg, resume=resume_from or resume)
+    if result.last_checkpoint is not None:
+        typer.echo(f"checkpoint: {result.last_checkpoint}", err=True)
 
 
 def register(app) -> None:
-    """Add this subpackage's commands to the top-level Typer app."""
+    """Add ``curator train`` to the top-level Typer app."""
+    app.command("train", context_settings={"allow_extra_args": False})(train_command)
