@@ -1,0 +1,232 @@
+"""quality: heuristic rule families (Gopher quality/repetition, C4, FineWeb) and a fastText quality classifier.
+
+Configured in a pipeline spec as::
+
+    - stage: quality
+      filters: [gopher_repetition, gopher_quality, c4, fineweb]   # filters/<name>.yaml, applied in this order
+      classifier: {model: quality_classifier, min_score: 0.25, languages: [en]}
+      keep_signals: false
+
+Filter names are resolved to ``filters/*.yaml`` and validated into typed, frozen configs on the driver, so only
+those configs travel to executors. A filter entry may also be ``{use: NAME, <overrides>}`` or an inline mapping with a
+``family`` key. The classifier model is resolved to an absolute path and its SHA-256 is part of the config (so a
+retrained model invalidates the stage's completion marker).
+
+Decisions: the first failing rule rejects a document with that rule's reason. Documents whose ``lang`` (from the
+langid stage) is listed in a family's ``skip_languages``, or has no stop-word list, skip that rule or family; the
+``quality_skipped`` column names what was skipped, so no language is rejected silently by rules written for another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from curator.quality.heuristics import (
+    C4Config, FamilyConfig, TextView, evaluate, signal_names,
+)
+from curator.stage import BatchStage, StageConfig, finish_batch
+
+
+DEFAULT_FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+EMPTY_REASON = "quality_empty_doc"
+CLASSIFIER_REASON = "quality_classifier_low_score"
+C4_EMPTY_REASON = "c4_empty_after_cleaning"
+
+
+def load_filter_entry(entry: Any) -> dict:
+    """A filter entry from a spec (name, path, ``{use: name, ...overrides}`` or inline mapping) as a plain dict."""
+    from curator.specs import load_yaml, resolve_spec_file
+
+    if isinstance(entry, BaseModel):
+        return entry.model_dump()
+    if isinstance(entry, str):
+        return load_yaml(resolve_spec_file(entry, "filters"))
+    if isinstance(entry, dict) and "use" in entry:
+        overrides = {k: v for k, v in entry.items() if k != "use"}
+        return {**load_yaml(resolve_spec_file(entry["use"], "filters")), **overrides}
+    if isinstance(entry, dict):
+        return entry
+    raise ValueError(f"a filter is a name, a path or a mapping, got {entry!r}")
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class ClassifierConfig(BaseModel):
+    """The fastText quality classifier and how its score decides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field("quality_classifier", description="a .ftz/.bin path, or a model name in filters/")
+    model_sha256: str | None = Field(None, description="filled in on the driver from the model file")
+    positive_label: str = "hq"
+    keep: Literal["threshold", "pareto"] = Field(
+        "threshold", description="threshold: keep if score >= min_score; pareto: GPT-3 stochastic keep")
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    pareto_alpha: float = Field(9.0, gt=0.0)
+    seed: int = 0
+    languages: tuple[str, ...] | None = Field(
+        None, description="score only these `lang` values; others skip the classifier (recorded), null = all")
+    max_chars: int = Field(10_000, gt=0)
+
+    @model_validator(mode="after")
+    def _resolve_model(self):
+        path = Path(self.model)
+        if not path.is_file():
+            from curator.specs import REPO_ROOT
+
+            candidates = [REPO_ROOT / "filters" / f"{self.model}{suffix}" for suffix in (".ftz", ".bin")]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                raise ValueError(f"classifier model {self.model!r} not found (looked for {path} and "
+                                 f"{', '.join(map(str, candidates))})")
+            path = found
+        digest = _file_sha256(path)
+        if self.model_sha256 is not None and self.model_sha256 != digest:
+            raise ValueError(f"classifier model {path} changed: sha256 {digest} != {self.model_sha256}")
+        object.__setattr__(self, "model", str(path.resolve()))
+        object.__setattr__(self, "model_sha256", digest)
+        return self
+
+
+class QualityConfig(StageConfig):
+    filters: tuple[FamilyConfig, ...] = Field(
+        DEFAULT_FILTERS, validate_default=True, description="rule families in application order")
+    classifier: ClassifierConfig | None = None
+    keep_signals: bool = Field(
+        False, description="evaluate every rule and keep the measured values as quality_<signal> columns")
+    lang_column: str = "lang"
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _load_filters(cls, entries):
+        if isinstance(entries, (str, dict)):
+            entries = [entries]
+        loaded = [load_filter_entry(e) for e in entries]
+        families = [e.get("family") for e in loaded]
+        duplicates = sorted({f for f in families if families.count(f) > 1})
+        if duplicates:
+            raise ValueError(f"filter families listed twice: {duplicates}")
+        return loaded
+
+
+class QualityStage(BatchStage):
+    name = "quality"
+    Config = QualityConfig
+
+    def setup(self) -> None:
+        self.model = None
+        if self.config.classifier is not None:
+            from curator.quality.classifier import load_model
+
+            self.model = load_model(self._model_path())
+
+    def _model_path(self) -> str:
+        path = self.config.classifier.model
+        if not Path(path).is_file():  # on a cluster the driver shipped it with addFile
+            from pyspark import SparkFiles
+
+            path = SparkFiles.get(Path(path).name)
+        return path
+
+    def annotate(self, df, ctx):
+        if self.config.classifier is not None and not ctx.spark.sparkContext.master.startswith("local"):
+            ctx.spark.sparkContext.addFile(self.config.classifier.model)
+        return super().annotate(df, ctx)
+
+    def signal_columns(self) -> list[str]:
+        if not self.config.keep_signals:
+            return []
+        return [f"quality_{name}" for family in self.config.filters for name in signal_names(family)]
+
+    def annotation_fields(self) -> list[pa.Field]:
+        fields = [pa.field("quality_skipped", pa.string())]
+        if self.config.classifier is not None:
+            fields.append(pa.field("quality_score", pa.float32()))
+        fields += [pa.field(name, pa.float64()) for name in self.signal_columns()]
+        return fields
+
+    def process_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        config = self.config
+        names = batch.schema.names
+        texts = batch.column("text").to_pylist()
+        n = len(texts)
+        langs = batch.column(config.lang_column).to_pylist() if config.lang_column in names else [None] * n
+        out_texts = list(texts)
+        reasons: list[str | None] = [None] * n
+        details: list[str | None] = [None] * n
+        skipped_col: list[str | None] = [None] * n
+        signal_cols = {name: [None] * n for name in self.signal_columns()}
+        collect = config.keep_signals
+
+        for i, (text, lang) in enumerate(zip(texts, langs)):
+            if text is None or not text.strip():
+                reasons[i] = EMPTY_REASON
+                continue
+            view = TextView(text, lang)
+            skipped: list[str] = []
+            for family in config.filters:
+                if lang is not None and lang in family.skip_languages:
+                    skipped.append(family.family)
+                    continue
+                result = evaluate(view, family, collect_all=collect)
+                skipped += result.skipped
+                for key, value in result.signals.items():
+                    if collect:
+                        signal_cols[f"quality_{key}"][i] = float(value)
+                if result.failures and reasons[i] is None:
+                    reasons[i] = result.failures[0]
+                    details[i] = _detail(result.signals)
+                    if not collect:
+                        break
+                if isinstance(family, C4Config) and result.text is not None and reasons[i] is None:
+                    if not result.text:
+                        reasons[i] = C4_EMPTY_REASON
+                        if not collect:
+                            break
+                    elif result.text != view.text:
+                        view = TextView(result.text, lang)  # later families see the cleaned text, as in C4
+                        out_texts[i] = result.text
+            skipped_col[i] = ",".join(skipped) or None
+            if reasons[i] is not None:
+                out_texts[i] = text  # rejected rows keep their original text
+
+        annotations: dict[str, Any] = {"text": out_texts, "quality_skipped": skipped_col}
+        if config.classifier is not None:
+            annotations["quality_score"] = self._classify(batch, out_texts, langs, reasons, details, skipped_col)
+        annotations.update(signal_cols)
+        fields = self.annotation_fields() + [pa.field("text", pa.string())]
+        return finish_batch(batch, annotations, reasons, details, fields)
+
+    def _classify(self, batch, texts, langs, reasons, details, skipped_col) -> list[float | None]:
+        """Score documents still kept (one batched predict) and reject those below the bar."""
+        from curator.quality.classifier import pareto_keep, score_texts
+
+        c = self.config.classifier
+        scores: list[float | None] = [None] * len(texts)
+        todo = []
+        for i, lang in enumerate(langs):
+            if reasons[i] is not None:
+                continue
+            if c.languages is not None and lang not in c.languages:
+                skipped_col[i] = ",".join(filter(None, [skipped_col[i], "classifier"]))
+                continue
+            todo.append(i)
+        ids = batch.column("id").to_pylist()
+        for i, score in zip(todo, score_texts(self.model, [texts[i] for i in todo], c.positive_label, c.max_chars)):
+            scores[i] = score
+            if c.keep == "threshold" and score < c.min_score:
+                reasons[i], details[i] = CLASSIFIER_REASON, f"score {score:.3f} < {c.min_score}"
+            elif c.keep == "pareto" and not pareto_keep(score, ids[i], c.seed, c.pareto_alpha):
+                reasons[i], details[i] = CLASSIFIER_REASON, f"score {score:.3f}, pareto(alpha={c.pareto_alpha}) draw"
+        return scores
+
+
+def _detail(signals: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in signals.items())
