@@ -1,0 +1,278 @@
+"""DataFrame -> DataFrame steps of the dedup stage; the per-document and per-pair logic lives in ``minhash.py``.
+
+Every intermediate table that is read more than once, or that feeds an iterative step, is written to the stage's
+scratch folder and read back (:func:`materialise`): that cuts lineage, fixes the values of anything nondeterministic
+(partition ids), and bounds memory by disk rather than by the driver. Nothing proportional to the corpus is
+collected to the driver: only per-partition counts and small histograms are.
+
+Node ids (``_node``, a dense long) are the rank of each document in the survivor order (best quality first when
+used, then smallest ``id``), so the smallest node of any group is its survivor and connected components can use
+"min label" propagation directly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from curator.dedup.minhash import (
+    MinHasher, MinHashParams, bucket_edges, exact_jaccard, signature_bytes,
+)
+
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+
+NODE = "_node"
+EXACT_KEY = "_exact_key"
+SIG = "_sig"
+BANDS = "_bands"
+N_SHINGLES = "_n_shingles"
+
+FINGERPRINT_FIELDS = [
+    pa.field(NODE, pa.int64(), nullable=False),
+    pa.field(EXACT_KEY, pa.binary()),
+    pa.field(SIG, pa.binary()),
+    pa.field(BANDS, pa.list_(pa.int64())),
+    pa.field(N_SHINGLES, pa.int32()),
+]
+EDGE_FIELDS = [pa.field("a", pa.int64(), nullable=False), pa.field("b", pa.int64(), nullable=False)]
+
+
+def _spark_schema(fields: list[pa.Field]):
+    from curator.document import spark_schema
+
+    return spark_schema(pa.schema(fields))
+
+
+def materialise(df: "DataFrame", path: Path) -> "DataFrame":
+    """Write ``df`` to parquet under ``path`` and return it read back: a lineage cut that survives recomputation."""
+    df.write.mode("overwrite").parquet(str(path))
+    return df.sparkSession.read.parquet(str(path))
+
+
+def drop_materialised(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# -- 1. stable node ids ------------------------------------------------------------------------------------------
+
+
+def assign_nodes(df: "DataFrame", order: list["Column"], partitions: int, path: Path) -> "DataFrame":
+    """``df`` plus ``_node``: the dense rank 0..n-1 of each row under ``order``, materialised at ``path``.
+
+    The rank depends only on the rows, not on how they are partitioned: rows are range-partitioned and sorted by
+    ``order``, written once with their (partition, position) pair, and the driver turns the per-partition row
+    counts (one number per partition) into offsets. ``order`` must be a total order for this to be unique
+    across reruns; the caller ends it with every document column.
+    """
+    from pyspark.sql import functions as F
+
+    ranked = (
+        df.repartitionByRange(partitions, *order)
+        .sortWithinPartitions(*order)
+        .withColumn("_pid", F.spark_partition_id())
+        # monotonically_increasing_id = (partition id << 33) + position within the partition.
+        .withColumn("_pos", F.monotonically_increasing_id().bitwiseAND(F.lit((1 << 33) - 1)))
+    )
+    staged = materialise(ranked, path)
+    counts = dict(staged.groupBy("_pid").count().collect())  # one row per partition
+    offsets, running = [], 0
+    for pid in range(max(counts, default=-1) + 1):
+        offsets.append(running)
+        running += counts.get(pid, 0)
+    offset_of = F.element_at(F.array(*[F.lit(o) for o in offsets] or [F.lit(0)]), F.col("_pid") + 1)
+    return staged.withColumn(NODE, (offset_of + F.col("_pos")).cast("long")).drop("_pid", "_pos")
+
+
+# -- 2. fingerprints ---------------------------------------------------------------------------------------------
+
+
+def fingerprint(nodes_and_texts: "DataFrame", params: MinHashParams, text_column: str = "text") -> "DataFrame":
+    """(node, text) -> (node, exact key, signature bytes, band keys, shingle count); one MinHasher per task."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        hasher = MinHasher(params)
+        schema = pa.schema(FINGERPRINT_FIELDS)
+        for batch in batches:
+            keys, sigs, bands, counts = [], [], [], []
+            for text in batch.column(text_column).to_pylist():
+                key, shingles, sig = hasher.fingerprint(text)
+                keys.append(key)
+                counts.append(len(shingles))
+                if sig is None:
+                    sigs.append(None)
+                    bands.append(None)
+                else:
+                    sigs.append(signature_bytes(sig))
+                    bands.append(hasher.band_keys(sig))
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(NODE), pa.array(keys, pa.binary()), pa.array(sigs, pa.binary()),
+                 pa.array(bands, pa.list_(pa.int64())), pa.array(counts, pa.int32())],
+                schema=schema,
+            )
+
+    return nodes_and_texts.select(NODE, text_column).mapInArrow(run, _spark_schema(FINGERPRINT_FIELDS))
+
+
+# -- 3. exact duplicates -----------------------------------------------------------------------------------------
+
+
+def exact_roots(prints: "DataFrame") -> "DataFrame":
+    """(node, exact_root): the smallest node with the same normalised-text hash; itself when it has no text."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    same_text = Window.partitionBy(EXACT_KEY)
+    root = F.when(F.col(EXACT_KEY).isNull(), F.col(NODE)).otherwise(F.min(NODE).over(same_text))
+    return prints.select(NODE, root.alias("exact_root"))
+
+
+# -- 4. LSH candidates -------------------------------------------------------------------------------------------
+
+
+def candidate_pairs(prints: "DataFrame", max_all_pairs: int) -> "DataFrame":
+    """Distinct ``(a, b)`` node pairs, a < b, sharing at least one band key (documents with a signature only)."""
+    from pyspark.sql import functions as F
+
+    rows = prints.where(F.col(BANDS).isNotNull()).select(NODE, F.posexplode(BANDS).alias("band", "key"))
+    buckets = (
+        rows.groupBy("band", "key")
+        .agg(F.collect_list(NODE).alias("members"))
+        .where(F.size("members") > 1)
+        .select("members")
+    )
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        schema = pa.schema(EDGE_FIELDS)
+        for batch in batches:
+            low, high = [], []
+            for members in batch.column("members").to_pylist():
+                for a, b in bucket_edges(members, max_all_pairs):
+                    low.append(a)
+                    high.append(b)
+            yield pa.RecordBatch.from_arrays([pa.array(low, pa.int64()), pa.array(high, pa.int64())], schema=schema)
+
+    return buckets.mapInArrow(run, _spark_schema(EDGE_FIELDS)).distinct()
+
+
+# -- 5. verification ---------------------------------------------------------------------------------------------
+
+
+SCORED_FIELDS = EDGE_FIELDS + [pa.field("estimate", pa.float64())]
+CHECKED_FIELDS = EDGE_FIELDS + [pa.field("jaccard", pa.float64())]
+
+
+def estimate_similarity(pairs: "DataFrame", prints: "DataFrame") -> "DataFrame":
+    """(a, b) -> (a, b, estimate): MinHash Jaccard estimate from the two signatures, vectorised per batch."""
+    sig = prints.select(NODE, SIG)
+    joined = (
+        pairs.join(sig.withColumnRenamed(NODE, "a").withColumnRenamed(SIG, "sig_a"), "a")
+        .join(sig.withColumnRenamed(NODE, "b").withColumnRenamed(SIG, "sig_b"), "b")
+    )
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        schema = pa.schema(SCORED_FIELDS)
+        for batch in batches:
+            n = batch.num_rows
+            sig_a = np.frombuffer(b"".join(batch.column("sig_a").to_pylist()), dtype="<u4").reshape(n, -1)
+            sig_b = np.frombuffer(b"".join(batch.column("sig_b").to_pylist()), dtype="<u4").reshape(n, -1)
+            estimate = (sig_a == sig_b).mean(axis=1)
+            yield pa.RecordBatch.from_arrays([batch.column("a"), batch.column("b"), pa.array(estimate)],
+                                             schema=schema)
+
+    return joined.select("a", "b", "sig_a", "sig_b").mapInArrow(run, _spark_schema(SCORED_FIELDS))
+
+
+def exact_similarity(pairs: "DataFrame", texts: "DataFrame", params: MinHashParams) -> "DataFrame":
+    """(a, b) -> (a, b, jaccard): exact Jaccard of the two documents' shingle sets (texts: node, text)."""
+    joined = (
+        pairs.select("a", "b")
+        .join(texts.withColumnRenamed(NODE, "a").withColumnRenamed("text", "text_a"), "a")
+        .join(texts.withColumnRenamed(NODE, "b").withColumnRenamed("text", "text_b"), "b")
+    )
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        hasher = MinHasher(params)
+        schema = pa.schema(CHECKED_FIELDS)
+        for batch in batches:
+            values = [
+                exact_jaccard(hasher.shingles(ta), hasher.shingles(tb))
+                for ta, tb in zip(batch.column("text_a").to_pylist(), batch.column("text_b").to_pylist())
+            ]
+            yield pa.RecordBatch.from_arrays([batch.column("a"), batch.column("b"), pa.array(values, pa.float64())],
+                                             schema=schema)
+
+    return joined.select("a", "b", "text_a", "text_b").mapInArrow(run, _spark_schema(CHECKED_FIELDS))
+
+
+# -- 6. connected components -------------------------------------------------------------------------------------
+
+
+def _large_star(edges: "DataFrame") -> "DataFrame":
+    """Kiveris et al. 2014: every node links its larger neighbours to the smallest node of its closed neighbourhood."""
+    from pyspark.sql import functions as F
+
+    both = edges.select(F.col("a").alias("u"), F.col("b").alias("v")).union(
+        edges.select(F.col("b").alias("u"), F.col("a").alias("v")))
+    smallest = both.groupBy("u").agg(F.least(F.min("v"), F.col("u")).alias("m"))
+    return (both.join(smallest, "u").where(F.col("v") > F.col("u"))
+            .select(F.col("m").alias("a"), F.col("v").alias("b")).distinct())
+
+
+def _small_star(edges: "DataFrame") -> "DataFrame":
+    """Every node links itself and its smaller neighbours to the smallest of them."""
+    from pyspark.sql import functions as F
+
+    down = edges.where(F.col("a") != F.col("b")).select(
+        F.greatest("a", "b").alias("u"), F.least("a", "b").alias("v"))
+    smallest = down.groupBy("u").agg(F.min("v").alias("m"))
+    neighbours = down.join(smallest, "u").where(F.col("v") != F.col("m")).select(
+        F.col("m").alias("a"), F.col("v").alias("b"))
+    selves = smallest.select(F.col("m").alias("a"), F.col("u").alias("b"))
+    return neighbours.union(selves).distinct()
+
+
+def _is_star_forest(edges: "DataFrame") -> bool:
+    """True when no edge's centre (``a``, the smaller end) is another edge's leaf: then every star is a component."""
+    from pyspark.sql import functions as F
+
+    leaves = edges.select(F.col("b").alias("a")).distinct()
+    return edges.select("a").join(leaves, "a", "left_semi").limit(1).count() == 0
+
+
+def connected_components(edges: "DataFrame", scratch: Path, max_iterations: int) -> tuple["DataFrame", int]:
+    """(a, b) undirected edges -> ((node, component), rounds) with component = the smallest node in the component.
+
+    Alternates large-star and small-star until the edge set is a forest of stars centred on each component's
+    minimum; each step is materialised under ``scratch`` so lineage stays one step deep.
+    """
+    from pyspark.sql import functions as F
+
+    current = materialise(edges.select("a", "b"), scratch / "cc_0")
+    rounds = 0
+    previous_paths: list[Path] = []
+    while not _is_star_forest(current):
+        if rounds >= max_iterations:
+            raise RuntimeError(f"connected components did not converge in {max_iterations} rounds; "
+                               "raise max_cc_iterations")
+        rounds += 1
+        large = materialise(_large_star(current), scratch / f"cc_{rounds}_large")
+        current = materialise(_small_star(large), scratch / f"cc_{rounds}_small")
+        previous_paths += [scratch / f"cc_{rounds}_large"]
+        for old in previous_paths[:-1]:
+            drop_materialised(old)
+    components = current.select(F.col("b").alias(NODE), F.col("a").alias("component")).union(
+        current.select(F.col("a").alias(NODE), F.col("a").alias("component"))).distinct()
+    return components, rounds
+
+
+def session_partitions(spark: "SparkSession", override: int | None) -> int:
+    if override:
+        return override
+    return int(spark.conf.get("spark.sql.shuffle.partitions"))

@@ -1,0 +1,252 @@
+"""dedup: exact then MinHash-LSH near-duplicate removal across the whole corpus, in plain Spark.
+
+Steps (each a function in ``spark_ops``; the per-document and per-pair logic is in ``minhash``):
+
+1. **Stable ids.** Every document gets ``_node`` = its rank in the survivor order, materialised to scratch parquet
+   before anything iterative (ids never come from a recomputed ``monotonically_increasing_id``).
+2. **Fingerprints.** One pass over the text: normalised tokens, the exact key (hash of the normalised text), word
+   n-gram shingles, the datasketch MinHash signature and its band keys. Materialised.
+3. **Exact.** Documents with the same exact key form a group; all but its best member are ``exact_duplicate``.
+4. **Fuzzy.** For the exact groups' survivors only: band keys are grouped in Spark; buckets with several members
+   give candidate pairs (all pairs in small buckets, star + chain in big ones); candidates are verified by the
+   signature estimate and, near the threshold, by the exact shingle Jaccard; verified pairs are joined into groups
+   by connected components (large-star / small-star to convergence). All but the best member of a group are
+   ``minhash_duplicate``.
+
+**Survivor rule.** In every group the kept document is the one with the highest ``quality_score`` (when that column
+exists and ``survivor`` is ``auto`` or ``highest_quality``; missing or NaN scores rank last), ties and unscored
+corpora broken by the smallest ``id`` (string order). ``reason_detail`` of every removed document is the id of the
+document that was kept in its group (for an exact duplicate of a document that was itself a near duplicate, that
+is the group's final survivor). Kept documents carry ``dup_cluster`` (the survivor's id, null when the document has
+no duplicates) and ``dup_group_size`` (1 when unique).
+
+Documents whose text normalises to nothing (only punctuation or symbols) have no shingles and are kept as unique.
+Groups are transitive: A~B and B~C put A, B and C in one group even when A and C are not similar themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+from pydantic import Field, model_validator
+
+from curator.stage import Annotated, Stage, StageConfig, StageContext
+
+
+EXACT_DUPLICATE = "exact_duplicate"
+MINHASH_DUPLICATE = "minhash_duplicate"
+DEDUP_REASONS = (EXACT_DUPLICATE, MINHASH_DUPLICATE)
+
+DEDUP_FIELDS = [pa.field("dup_cluster", pa.string()), pa.field("dup_group_size", pa.int32())]
+
+
+class DedupConfig(StageConfig):
+    exact: bool = Field(True, description="remove documents whose normalised text is identical")
+    fuzzy: bool = Field(True, description="remove near duplicates with MinHash LSH")
+    threshold: float = Field(0.8, gt=0.0, lt=1.0, description="Jaccard similarity of shingle sets")
+    shingle_size: int = Field(5, ge=1, le=16, description="word n-grams (character n-grams in unspaced scripts)")
+    num_perm: int = Field(256, ge=16, le=1024, description="MinHash permutations")
+    seed: int = Field(1, ge=0, description="datasketch permutation seed; part of the pinned hash scheme")
+    bands: int | None = Field(None, ge=1, description="LSH bands; null: chosen from threshold and min_recall")
+    rows: int | None = Field(None, ge=1, description="rows per band; set together with bands")
+    min_recall_at_threshold: float = Field(0.95, gt=0.0, lt=1.0,
+                                           description="P(candidate | J = threshold) when bands/rows are chosen")
+    verify: Literal["signature", "signature_then_exact", "exact"] = Field(
+        "signature_then_exact",
+        description="signature: estimate >= threshold; signature_then_exact: pairs whose estimate is within "
+                    "exact_margin of the threshold get the exact shingle Jaccard; exact: every candidate does")
+    exact_margin: float = Field(0.1, ge=0.0, lt=1.0)
+    max_bucket_all_pairs: int = Field(16, ge=2, description="buckets up to this size verify every pair")
+    survivor: Literal["auto", "highest_quality", "smallest_id"] = "auto"
+    quality_column: str = "quality_score"
+    max_cc_iterations: int = Field(50, ge=1)
+    partitions: int | None = Field(None, ge=1, description="partitions of dedup's own tables; null: "
+                                                           "spark.sql.shuffle.partitions")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not (self.exact or self.fuzzy):
+            raise ValueError("at least one of exact and fuzzy must be true")
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("set both bands and rows, or neither (then they are chosen for the threshold)")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        return self
+
+    def lsh_bands(self) -> tuple[int, int]:
+        from curator.dedup.minhash import choose_bands
+
+        if self.bands is not None:
+            return self.bands, self.rows
+        return choose_bands(self.threshold, self.num_perm, self.min_recall_at_threshold)
+
+    def minhash_params(self):
+        from curator.dedup.minhash import MinHashParams
+
+        bands, rows = self.lsh_bands()
+        return MinHashParams(num_perm=self.num_perm, seed=self.seed, shingle_size=self.shingle_size,
+                             bands=bands, rows=rows)
+
+
+def size_bin(size: int) -> str:
+    """Histogram bin of a group size: exact up to 5, then powers of two ("6-8", "9-16", ...)."""
+    if size <= 5:
+        return str(size)
+    low = 6
+    high = 8
+    while size > high:
+        low, high = high + 1, high * 2
+    return f"{low}-{high}"
+
+
+class DedupStage(Stage):
+    name = "dedup"
+    Config = DedupConfig
+
+    def annotation_fields(self) -> list[pa.Field]:
+        return DEDUP_FIELDS
+
+    def survivor_quality_column(self, columns: list[str]) -> str | None:
+        cfg = self.config
+        if cfg.survivor == "smallest_id":
+            return None
+        if cfg.quality_column in columns:
+            return cfg.quality_column
+        if cfg.survivor == "highest_quality":
+            raise ValueError(f"dedup: survivor=highest_quality but the input has no {cfg.quality_column!r} column "
+                             f"(columns: {', '.join(columns)}); run the quality stage first or use survivor=auto")
+        return None
+
+    def annotate(self, df, ctx: StageContext) -> Annotated:
+        from pyspark.sql import functions as F
+
+        from curator.dedup import spark_ops as ops
+        from curator.dedup.minhash import SCHEME, candidate_probability
+        from curator.document import ID, META, REASON, REASON_DETAIL, SOURCE, TEXT, URL
+
+        cfg = self.config
+        params = cfg.minhash_params()
+        scratch = Path(ctx.scratch_dir) / "dedup"
+        partitions = ops.session_partitions(ctx.spark, cfg.partitions)
+        df = df.drop(*[f.name for f in DEDUP_FIELDS if f.name in df.columns])
+
+        # 1. Survivor order = node order; it ends with every document column so it is total.
+        quality = self.survivor_quality_column(df.columns)
+        order = []
+        if quality is not None:
+            score = F.col(quality).cast("double")
+            order.append(F.when(F.isnan(score), F.lit(None)).otherwise(score).desc_nulls_last())
+        order += [F.col(c).asc_nulls_first() for c in (ID, TEXT, SOURCE, URL, META) if c in df.columns]
+        work = ops.assign_nodes(df, order, partitions, scratch / "nodes")
+
+        # 2. Fingerprints, read by the exact step, the band grouping and the verification joins.
+        prints = ops.materialise(ops.fingerprint(work, params), scratch / "prints")
+
+        # 3. Exact groups (or every document its own root).
+        if cfg.exact:
+            roots = ops.materialise(ops.exact_roots(prints), scratch / "exact_roots")
+        else:
+            roots = prints.select(ops.NODE, F.col(ops.NODE).alias("exact_root"))
+
+        # 4. Fuzzy groups over the exact survivors.
+        stats: dict = {}
+        if cfg.fuzzy:
+            survivors = roots.where(F.col(ops.NODE) == F.col("exact_root")).select(ops.NODE)
+            fuzzy_input = prints.join(survivors, ops.NODE, "left_semi")
+            pairs = ops.materialise(ops.candidate_pairs(fuzzy_input, cfg.max_bucket_all_pairs),
+                                    scratch / "candidates")
+            verified, verify_stats = self._verify(pairs, prints, work, params, scratch)
+            components, rounds = ops.connected_components(verified, scratch / "cc", cfg.max_cc_iterations)
+            stats.update(candidate_pairs=pairs.count(), **verify_stats, cc_rounds=rounds)
+            components = components.withColumnRenamed(ops.NODE, "exact_root")
+            decided = roots.join(components, "exact_root", "left").withColumn(
+                "survivor", F.coalesce(F.col("component"), F.col("exact_root")))
+        else:
+            decided = roots.withColumn("survivor", F.col("exact_root"))
+
+        # 5. Decisions per document, with the survivor's id and the group size.
+        sizes = decided.groupBy("survivor").agg(F.count(F.lit(1)).cast("int").alias("dup_group_size"))
+        ids = work.select(F.col(ops.NODE).alias("survivor"), F.col(ID).alias("survivor_id"))
+        node, survivor, exact_root = F.col(ops.NODE), F.col("survivor"), F.col("exact_root")
+        reason = (F.when(node == survivor, F.lit(None).cast("string"))
+                  .when(node != exact_root, F.lit(EXACT_DUPLICATE))
+                  .otherwise(F.lit(MINHASH_DUPLICATE)))
+        decisions = ops.materialise(
+            decided.join(sizes, "survivor").join(ids, "survivor").select(
+                node, exact_root, survivor, "dup_group_size",
+                F.when(F.col("dup_group_size") > 1, F.col("survivor_id")).alias("dup_cluster"),
+                reason.alias(REASON),
+                F.when(node != survivor, F.col("survivor_id")).alias(REASON_DETAIL),
+            ),
+            scratch / "decisions",
+        )
+
+        stats.update(self._group_stats(decisions))
+        stats["parameters"] = {
+            "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
+            "recall_at_threshold": round(candidate_probability(cfg.threshold, params.bands, params.rows), 4),
+            "shingle_size": params.shingle_size, "seed": params.seed, "scheme": SCHEME, "verify": cfg.verify,
+            "tag": str(params),
+        }
+        stats["survivor_rule"] = (f"highest {quality}, then smallest id" if quality else "smallest id")
+
+        frame = work.join(decisions.select(ops.NODE, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL),
+                          ops.NODE).drop(ops.NODE)
+        return Annotated(frame, stats)
+
+    def _verify(self, pairs, prints, work, params, scratch: Path):
+        """Candidate pairs -> verified pairs (a, b), materialised; plus how many needed the exact Jaccard."""
+        from pyspark.sql import functions as F
+
+        from curator.dedup import spark_ops as ops
+
+        cfg = self.config
+        threshold = cfg.threshold
+        texts = work.select(ops.NODE, "text")
+        if cfg.verify == "exact":
+            checked = ops.materialise(ops.exact_similarity(pairs, texts, params), scratch / "checked")
+            verified = ops.materialise(checked.where(F.col("jaccard") >= threshold).select("a", "b"),
+                                       scratch / "verified")
+            return verified, {"exact_checked_pairs": checked.count(), "verified_pairs": verified.count()}
+        scored = ops.materialise(ops.estimate_similarity(pairs, prints), scratch / "scored")
+        estimate = F.col("estimate")
+        if cfg.verify == "signature":
+            verified = scored.where(estimate >= threshold).select("a", "b")
+            exact_checked = 0
+        else:
+            sure = scored.where(estimate >= threshold + cfg.exact_margin).select("a", "b")
+            borderline = scored.where((estimate >= threshold - cfg.exact_margin)
+                                      & (estimate < threshold + cfg.exact_margin))
+            checked = ops.materialise(ops.exact_similarity(borderline, texts, params), scratch / "checked")
+            exact_checked = checked.count()
+            verified = sure.union(checked.where(F.col("jaccard") >= threshold).select("a", "b"))
+        verified = ops.materialise(verified, scratch / "verified")
+        return verified, {"exact_checked_pairs": exact_checked, "verified_pairs": verified.count()}
+
+    @staticmethod
+    def _group_stats(decisions) -> dict:
+        from pyspark.sql import functions as F
+
+        from curator.document import REASON
+
+        removed = {row[REASON]: row["count"] for row in
+                   decisions.where(F.col(REASON).isNotNull()).groupBy(REASON).count().collect()}
+        sizes = (decisions.where((F.col("_node") == F.col("survivor")) & (F.col("dup_group_size") > 1))
+                 .groupBy("dup_group_size").count().collect())  # one row per distinct group size
+        histogram: dict[str, int] = {}
+        for row in sorted(sizes, key=lambda r: r["dup_group_size"]):
+            key = size_bin(row["dup_group_size"])
+            histogram[key] = histogram.get(key, 0) + row["count"]
+        exact_groups = (decisions.where(F.col("_node") != F.col("exact_root"))
+                        .select("exact_root").distinct().count())
+        return {
+            "groups": sum(r["count"] for r in sizes),
+            "group_size_histogram": histogram,
+            "largest_group": max((r["dup_group_size"] for r in sizes), default=0),
+            "exact_groups": exact_groups,
+            "duplicates_removed": sum(removed.values()),
+            "exact_duplicates": removed.get(EXACT_DUPLICATE, 0),
+            "minhash_duplicates": removed.get(MINHASH_DUPLICATE, 0),
+        }

@@ -1,0 +1,216 @@
+"""The dedup stage on Spark: grouping, transitivity, survivors, determinism, and the runner's ledger."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from curator.dedup.minhash import MinHasher, MinHashParams, exact_jaccard
+from curator.dedup.stage import DedupConfig, DedupStage
+from curator.stage import StageContext
+
+
+pytestmark = pytest.mark.spark
+
+SCHEMA = "id string, text string, source string, url string, meta string, quality_score double"
+
+
+def words(rng: random.Random, n: int) -> list[str]:
+    return [f"w{rng.randrange(20_000)}" for _ in range(n)]
+
+
+def edit(tokens: list[str], positions, tag: str) -> list[str]:
+    out = list(tokens)
+    for p in positions:
+        out[p] = f"{tag}{p}"
+    return out
+
+
+def jaccard(a: str, b: str) -> float:
+    hasher = MinHasher(MinHashParams())
+    return exact_jaccard(hasher.shingles(a), hasher.shingles(b))
+
+
+def build_corpus() -> tuple[list[tuple], dict[str, str]]:
+    """Documents plus the expected survivor of every document that must be removed."""
+    rng = random.Random(11)
+    docs, expected = [], {}
+
+    def add(doc_id, text, quality=None):
+        docs.append((doc_id, text, "test", None, "{}", quality))
+
+    # Identical, formatting-only and near-identical copies of one document.
+    base = words(rng, 200)
+    add("a0", " ".join(base))
+    add("a1", " ".join(base)); expected["a1"] = "a0"
+    add("a2", " ".join(base).upper().replace(" ", ",  ") + "!"); expected["a2"] = "a0"
+    add("a3", " ".join(edit(base, [100], "x"))); expected["a3"] = "a0"
+
+    # A chain: b0~b1 and b1~b2, but b0 and b2 are not similar; transitivity puts all three in one group.
+    chain = words(rng, 200)
+    b1 = edit(chain, range(5, 200, 70), "y")
+    b2 = edit(b1, range(40, 200, 70), "z")
+    add("b0", " ".join(chain)); add("b1", " ".join(b1)); add("b2", " ".join(b2))
+    expected["b1"] = expected["b2"] = "b0"
+
+    # Quality decides the survivor: the best-scored copy wins even with a larger id; NaN ranks last.
+    q = words(rng, 150)
+    add("q0", " ".join(q), quality=0.2)
+    add("q1", " ".join(edit(q, [70], "q")), quality=0.9)
+    add("q2", " ".join(q), quality=float("nan"))
+    expected["q0"] = expected["q2"] = "q1"
+
+    # Chinese near-duplicates (character shingles): one character replaced in 300.
+    han = [chr(0x4E00 + rng.randrange(8000)) for _ in range(300)]
+    han_copy = list(han)
+    han_copy[150] = "猫"
+    add("c0", "".join(han)); add("c1", "".join(han_copy)); expected["c1"] = "c0"
+
+    # Unrelated documents, some sharing boilerplate, in several scripts; and texts with nothing to shingle.
+    boiler = words(rng, 30)
+    for i in range(40):
+        add(f"u{i:02d}", " ".join(boiler + words(rng, 120)))
+    for i in range(5):
+        add(f"h{i}", "".join(chr(0x4E00 + rng.randrange(8000)) for _ in range(200)))
+    add("p0", "!!! ???")
+    add("p1", "... ---")
+    return docs, expected
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    docs, expected = build_corpus()
+    # Self-check of the fixture: the chain really is a chain at the 0.8 threshold.
+    text = {d[0]: d[1] for d in docs}
+    assert jaccard(text["b0"], text["b1"]) >= 0.8 and jaccard(text["b1"], text["b2"]) >= 0.8
+    assert jaccard(text["b0"], text["b2"]) < 0.75
+    return docs, expected
+
+
+def run_dedup(spark, docs, tmp: Path, input_partitions: int, **config):
+    df = spark.createDataFrame(docs, SCHEMA).repartition(input_partitions)
+    shutil.rmtree(tmp, ignore_errors=True)
+    ctx = StageContext(spark=spark, run_dir=tmp, scratch_dir=tmp / "scratch", stage_name="dedup")
+    annotated = DedupStage(DedupConfig(**config)).annotate(df, ctx)
+    rows = {r["id"]: r.asDict() for r in annotated.frame.collect()}
+    return rows, annotated.extra_stats
+
+
+@pytest.fixture(scope="module")
+def result(spark, corpus, tmp_path_factory):
+    docs, _ = corpus
+    return run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_a"), input_partitions=1)
+
+
+def test_every_document_comes_out_once(corpus, result):
+    docs, _ = corpus
+    rows, _ = result
+    assert sorted(rows) == sorted(d[0] for d in docs)
+
+
+def test_duplicates_are_removed_with_the_survivor_id(corpus, result):
+    _, expected = corpus
+    rows, _ = result
+    removed = {i: r["reason_detail"] for i, r in rows.items() if r["reason"] is not None}
+    assert removed == expected
+    assert rows["a1"]["reason"] == rows["a2"]["reason"] == "exact_duplicate"
+    assert rows["q2"]["reason"] == "exact_duplicate"
+    for doc_id in ("a3", "b1", "b2", "c1", "q0"):
+        assert rows[doc_id]["reason"] == "minhash_duplicate", doc_id
+
+
+def test_groups_are_transitive_and_annotated(result):
+    rows, _ = result
+    assert {rows[i]["dup_cluster"] for i in ("b0", "b1", "b2")} == {"b0"}
+    assert rows["b0"]["dup_group_size"] == 3 and rows["a0"]["dup_group_size"] == 4
+    assert rows["q1"]["reason"] is None and rows["q1"]["dup_cluster"] == "q1"
+
+
+def test_unrelated_and_empty_documents_are_kept_alone(result):
+    rows, _ = result
+    for doc_id, row in rows.items():
+        if doc_id[0] in "uhp":
+            assert row["reason"] is None and row["dup_cluster"] is None and row["dup_group_size"] == 1, doc_id
+
+
+def test_stats(result):
+    _, stats = result
+    assert stats["groups"] == 4 + 0 + 0  # a, b, q, c
+    assert stats["group_size_histogram"] == {"2": 1, "3": 2, "4": 1}
+    assert stats["exact_duplicates"] == 3 and stats["minhash_duplicates"] == 5
+    assert stats["duplicates_removed"] == 8
+    assert stats["exact_groups"] == 2
+    assert stats["candidate_pairs"] >= stats["verified_pairs"] >= 5
+    assert stats["parameters"]["bands"] == 21 and stats["parameters"]["rows"] == 9
+    assert stats["survivor_rule"] == "highest quality_score, then smallest id"
+
+
+def test_identical_across_reruns_and_partition_counts(spark, corpus, result, tmp_path_factory):
+    docs, _ = corpus
+    rows, _ = result
+    again, _ = run_dedup(spark, list(reversed(docs)), tmp_path_factory.mktemp("dedup_b"), input_partitions=5,
+                         partitions=7)
+    assert again == rows
+
+
+def test_smallest_id_rule_and_signature_only_verification(spark, corpus, tmp_path_factory):
+    docs, _ = corpus
+    rows, stats = run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_c"), input_partitions=2,
+                            survivor="smallest_id", verify="signature", exact=False)
+    assert stats["exact_checked_pairs"] == 0
+    # Exact copies are now found by MinHash (estimate 1.0), and q0 wins over q1 by id.
+    assert rows["a1"]["reason"] == "minhash_duplicate" and rows["a1"]["reason_detail"] == "a0"
+    assert rows["q1"]["reason_detail"] == "q0" and rows["q0"]["reason"] is None
+    assert rows["p1"]["reason"] is None  # nothing to shingle: kept
+
+
+def test_connected_components_match_union_find(spark, tmp_path):
+    from curator.dedup.spark_ops import connected_components
+
+    rng = random.Random(5)
+    edges = {tuple(sorted(rng.sample(range(400), 2))) for _ in range(330)}
+    edges |= {(i, i + 1) for i in range(1000, 1030)}  # a long path needs several rounds
+    parent = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    expected = {n: find(n) for n in parent}
+    frame = spark.createDataFrame(sorted(edges), "a long, b long")
+    components, rounds = connected_components(frame, tmp_path, max_iterations=30)
+    got = {r["_node"]: r["component"] for r in components.collect()}
+    assert got == expected
+    assert rounds >= 2
+
+
+def test_runner_ledger_balances(spark, corpus, tmp_path):
+    from curator.spark.runner import PipelineRunner
+    from curator.specs import PipelineSpec
+
+    docs, expected = corpus
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": d[0], "text": d[1]}) + "\n" for d in docs))
+    spec = PipelineSpec.model_validate({
+        "name": "dedup_test", "input": {"paths": [str(path)]}, "output": str(tmp_path / "out"),
+        "stages": [{"stage": "ingest"}, {"stage": "dedup", "partitions": 3}],
+    })
+    runner = PipelineRunner(spec, spark=spark)
+    results = runner.run_all()
+    stats = results[-1].stats
+    assert stats["in"] == len(docs) and stats["rejected_total"] == len(expected) - 0
+    assert stats["extra"]["groups"] >= 4
+    assert runner.ledger()["balanced"]
+    rejected = spark.read.parquet(str(tmp_path / "out" / "dedup" / "rejected")).collect()
+    assert {r["reason"] for r in rejected} == {"exact_duplicate", "minhash_duplicate"}
+    assert not (tmp_path / "out" / "_scratch" / "dedup").exists()
