@@ -72,6 +72,11 @@ class Stage(ABC):
         """Columns this stage adds to every document it outputs."""
         return []
 
+    def summed_columns(self) -> list[str]:
+        """Numeric annotation columns the runner totals over this stage's output (kept + rejected) into
+        ``stats.json`` under ``totals`` (e.g. entities replaced by the pii stage). Counted from the written data."""
+        return []
+
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         raise NotImplementedError(f"stage {self.name!r} does not annotate documents")
 

@@ -162,10 +162,28 @@ class PipelineRunner:
                 f"stage {ctx.stage_name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
                 f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
             )
+        totals = self._column_totals(stage.summed_columns(), tmp)
         return {
             "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
             "rejected_total": rejected_count, **({"extra": annotated.extra_stats} if annotated.extra_stats else {}),
+            **({"totals": totals} if totals else {}),
         }
+
+    def _column_totals(self, columns: list[str], tmp: Path) -> dict[str, int]:
+        """Sums of the stage's summed columns over both written outputs (counts come from data)."""
+        if not columns:
+            return {}
+        from pyspark.sql import functions as F
+
+        totals = dict.fromkeys(columns, 0)
+        for part in ("data", "rejected"):
+            frame = self.spark.read.parquet(str(tmp / part))
+            present = [c for c in columns if c in frame.columns]
+            if present:
+                row = frame.agg(*[F.sum(c).alias(c) for c in present]).first()
+                for c in present:
+                    totals[c] += int(row[c] or 0)
+        return totals
 
     def _run_sink(self, stage, input_df, ctx: StageContext, tmp: Path) -> dict:
         if input_df is None:

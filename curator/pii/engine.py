@@ -1,0 +1,324 @@
+"""Building presidio's analyzer with no download and no network.
+
+presidio's ``AnalyzerEngine()`` wants a large spaCy model and downloads it when missing; its e-mail and URL checks use
+``tldextract``, which fetches the public-suffix list on first use. Here:
+
+- the NLP engine is a blank spaCy pipeline (``spacy.blank(lang)``: tokenizer only), enough for the pattern and
+  checksum recognizers and for context words; a named spaCy model is loaded only when NER entities (PERSON, ...)
+  are configured, and a missing model is a clear error, never a download;
+- ``tldextract`` is pointed at the suffix-list snapshot bundled in its wheel (:func:`use_bundled_suffix_list`);
+- only the recognizers of the configured entities are registered, so no time goes to unwanted recognizers.
+
+Everything heavy is imported inside functions: this module is imported on the driver while specs are validated.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from curator.errors import CuratorError
+from curator.pii.prescreen import DIGIT_RUN
+
+
+if TYPE_CHECKING:
+    from presidio_analyzer import AnalyzerEngine
+
+
+DEFAULT_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN")
+# Entities found by a spaCy NER model (presidio's SpacyRecognizer); they need `ner_model`.
+NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
+# presidio's default regions (US GB DE FR IL IN CA BR) plus the large European web languages, so that numbers
+# written in national format (no +country prefix) in Italian, Spanish or Dutch text are found too.
+DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IL", "IN", "CA", "BR")
+# The blank tokenizer needs no memory per character, unlike a parser or NER model (spaCy's default guard is 1M).
+BLANK_MAX_LENGTH = 2_000_000_000
+
+
+class PiiSetupError(CuratorError):
+    """The pii stage cannot build its analyzer (missing spaCy model, unknown entity)."""
+
+
+def use_bundled_suffix_list() -> None:
+    """Make ``tldextract.extract`` (used by presidio's e-mail and URL recognizers) read only its bundled snapshot.
+
+    The default extractor first looks for a cached suffix list and then fetches ``publicsuffix.org``; with no
+    network it waits, logs a long traceback and only then falls back to the snapshot. Idempotent.
+    """
+    import tldextract.tldextract as tld
+
+    if getattr(tld.TLD_EXTRACTOR, "_curator_offline", False):
+        return
+    extractor = tld.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+    extractor._curator_offline = True
+    # `tldextract.extract` looks the module-level extractor up at call time, so replacing it is enough.
+    tld.TLD_EXTRACTOR = extractor
+
+
+def spacy_model_available(name: str) -> bool:
+    """True if ``name`` is an installed spaCy model package or a model folder (checked without importing spaCy)."""
+    return Path(name).is_dir() or importlib.util.find_spec(name.replace("-", "_")) is not None
+
+
+def require_spacy_model(name: str) -> None:
+    if not spacy_model_available(name):
+        raise PiiSetupError(
+            f"pii: spaCy model {name!r} is configured (ner_model) but not installed, and the pii stage never "
+            f"downloads models. Install it where the stage runs (e.g. `python -m spacy download {name}` or "
+            f"`pip install <wheel>`), or remove ner_model and the NER entities ({', '.join(NER_ENTITIES)})."
+        )
+
+
+def _quiet_presidio_import() -> None:
+    """Keep presidio from probing for a CUDA device at import: the pii stage runs on CPU only."""
+    os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
+
+
+def _offline_nlp_engine_class():
+    _quiet_presidio_import()
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+
+    class OfflineSpacyNlpEngine(SpacyNlpEngine):
+        """presidio's spaCy engine over ``spacy.blank(language)``, or over an installed model when one is named.
+
+        A blank pipeline has no lemmatizer, so presidio's context enhancer would see empty lemmas and never match a
+        context word ("phone", "ssn", "iban"); the lowercased token text stands in for the lemma.
+        """
+
+        def __init__(self, language: str = "en", model: str | None = None):
+            super().__init__(models=[{"lang_code": language, "model_name": model or f"blank:{language}"}])
+            self.language = language
+            self.model = model
+
+        def load(self) -> None:
+            import spacy
+
+            if self.model is None:
+                nlp = spacy.blank(self.language)
+                nlp.max_length = BLANK_MAX_LENGTH
+            else:
+                require_spacy_model(self.model)
+                # Only NER is needed: the parser would cost time and memory for nothing.
+                nlp = spacy.load(self.model, exclude=["parser", "senter"])
+                # TODO: NER models need ~1 GB per 100k characters; very long documents should be chunked.
+                nlp.max_length = max(nlp.max_length, 10_000_000)
+            self.nlp = {self.language: nlp}
+            # Stop words and punctuation looked up in plain sets: spaCy's vocab lookup creates a lexeme per new word.
+            self._stop_words = frozenset(nlp.Defaults.stop_words)
+
+        def is_stopword(self, word: str, language: str) -> bool:
+            return word.lower() in self._stop_words
+
+        def is_punct(self, word: str, language: str) -> bool:
+            return bool(word) and all(unicodedata.category(c).startswith("P") for c in word)
+
+        def _doc_to_nlp_artifact(self, doc, language):
+            if self.model is not None:
+                return super()._doc_to_nlp_artifact(doc, language)
+            tokens_indices, lemmas = [], []
+            for token in doc:
+                tokens_indices.append(token.idx)
+                lemmas.append(token.lower_)
+            return NlpArtifacts(
+                entities=[], tokens=doc, tokens_indices=tokens_indices, lemmas=lemmas, nlp_engine=self,
+                language=language, scores=[],
+            )
+
+    return OfflineSpacyNlpEngine
+
+
+def build_nlp_engine(language: str = "en", model: str | None = None):
+    """A loaded presidio NLP engine that never downloads anything (blank spaCy unless ``model`` is given)."""
+    engine = _offline_nlp_engine_class()(language=language, model=model)
+    engine.load()
+    return engine
+
+
+# -- recognizers ------------------------------------------------------------------------------------------------
+
+# Issuer prefixes (IIN ranges) and lengths of the card networks, from the networks' published ranges.
+_CARD_RANGES: tuple[tuple[tuple[int, int], tuple[int, ...]], ...] = (
+    ((4, 4), (13, 16, 19)),                       # Visa
+    ((51, 55), (16,)), ((2221, 2720), (16,)),     # Mastercard
+    ((34, 34), (15,)), ((37, 37), (15,)),         # American Express
+    ((6011, 6011), (16, 17, 18, 19)), ((644, 649), (16, 17, 18, 19)), ((65, 65), (16, 17, 18, 19)),  # Discover
+    ((3528, 3589), (16, 17, 18, 19)), ((2131, 2131), (15,)), ((1800, 1800), (15,)),  # JCB
+    ((300, 305), (14, 15, 16, 17, 18, 19)), ((36, 36), (14, 15, 16, 17, 18, 19)),    # Diners Club
+    ((38, 39), (14, 15, 16, 17, 18, 19)),
+    ((62, 62), (16, 17, 18, 19)),                 # UnionPay
+    ((5018, 5018), tuple(range(12, 20))), ((5020, 5020), tuple(range(12, 20))),      # Maestro
+    ((5038, 5038), tuple(range(12, 20))), ((56, 58), tuple(range(12, 20))), ((6304, 6304), tuple(range(12, 20))),
+    ((6759, 6759), tuple(range(12, 20))), ((6761, 6763), tuple(range(12, 20))), ((604, 604), tuple(range(12, 20))),
+    ((6390, 6390), tuple(range(12, 20))),
+)
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum every payment card number carries."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def card_number_valid(digits: str) -> bool:
+    """Luhn checksum plus a known issuer prefix with a length that issuer uses.
+
+    >>> card_number_valid("4111111111111111"), card_number_valid("4111111111111112"), card_number_valid("12345678903")
+    (True, False, False)
+    """
+    if not digits.isdigit() or not luhn_valid(digits):
+        return False
+    length = len(digits)
+    for (low, high), lengths in _CARD_RANGES:
+        width = len(str(low))
+        # "0604..." (Maestro) keeps its leading zero: compare on the zero-padded prefix width.
+        prefix = int(digits[: width + (1 if low == 604 else 0)])
+        if low <= prefix <= high and length in lengths:
+            return True
+    return False
+
+
+def _card_recognizer(language: str):
+    _quiet_presidio_import()
+    from presidio_analyzer import Pattern
+    from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
+
+    class CardRecognizer(CreditCardRecognizer):
+        """presidio's card recognizer with every network's prefixes and lengths (12-19 digits).
+
+        presidio's own pattern stops at 17 digits and misses Mastercard's 2-series, JCB 2131/1800 and Maestro's
+        56-58 prefixes; here any 12-19 digit run (single spaces or dashes between groups) is a candidate and
+        :func:`card_number_valid` (Luhn + issuer prefix and length) decides.
+        """
+
+        PATTERNS = [Pattern("Card number 12-19 digits", r"\b\d(?:[ -]?\d){11,18}\b", 0.3)]
+
+        def validate_result(self, pattern_text: str) -> bool:
+            return card_number_valid(pattern_text.replace(" ", "").replace("-", ""))
+
+    return CardRecognizer(supported_language=language)
+
+
+_PHONE_MIN_DIGITS = 5
+_PHONE_PAD_BEFORE, _PHONE_PAD_AFTER = 8, 40
+
+
+def phone_spans(text: str) -> list[tuple[int, int]]:
+    """Disjoint spans around every digit run that could be a phone number, padded for lead and extension."""
+    spans: list[tuple[int, int]] = []
+    for m in DIGIT_RUN.finditer(text):
+        if m.end() - m.start() < _PHONE_MIN_DIGITS or sum(c.isdigit() for c in m.group()) < _PHONE_MIN_DIGITS:
+            continue
+        start, end = max(0, m.start() - _PHONE_PAD_BEFORE), min(len(text), m.end() + _PHONE_PAD_AFTER)
+        # Widen to whitespace (a little) so the matcher sees the same neighbouring characters as in the text.
+        for _ in range(16):
+            if start == 0 or text[start - 1].isspace():
+                break
+            start -= 1
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _phone_recognizer(language: str, regions: Sequence[str]):
+    from presidio_analyzer import EntityRecognizer
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    class RunPhoneRecognizer(PhoneRecognizer):
+        """presidio's phone recognizer (phonenumbers' matcher, once per region) run only around digit runs.
+
+        The matcher is the costliest recognizer: per region it scans the whole text and tries to parse every
+        digit group. Here it scans only the padded runs of at least 5 digits (:func:`phone_spans`).
+        """
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            results = []
+            for start, end in phone_spans(text):
+                for result in super().analyze(text[start:end], entities, nlp_artifacts):
+                    result.start += start
+                    result.end += start
+                    results.append(result)
+            return EntityRecognizer.remove_duplicates(results)
+
+    return RunPhoneRecognizer(supported_language=language, supported_regions=tuple(regions))
+
+
+def _pattern_recognizer(entity: str, language: str, phone_regions: Sequence[str]):
+    """Our choice of recognizer for the default entities; None means: take presidio's predefined one."""
+    from presidio_analyzer.predefined_recognizers import (
+        EmailRecognizer, IbanRecognizer, IpRecognizer, UsSsnRecognizer,
+    )
+
+    factories = {
+        "EMAIL_ADDRESS": lambda: EmailRecognizer(supported_language=language),
+        "PHONE_NUMBER": lambda: _phone_recognizer(language, phone_regions),
+        "IP_ADDRESS": lambda: IpRecognizer(supported_language=language),
+        "CREDIT_CARD": lambda: _card_recognizer(language),
+        "IBAN_CODE": lambda: IbanRecognizer(supported_language=language),
+        "US_SSN": lambda: UsSsnRecognizer(supported_language=language),
+    }
+    factory = factories.get(entity)
+    return factory() if factory else None
+
+
+def build_analyzer(
+    entities: Sequence[str],
+    *,
+    language: str = "en",
+    phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
+    ner_model: str | None = None,
+) -> "AnalyzerEngine":
+    """An ``AnalyzerEngine`` holding only the recognizers of ``entities``; built with no network access.
+
+    Args:
+        entities: presidio entity names. The defaults use curator's recognizer choices; any other entity takes
+            presidio's predefined recognizer for ``language``; NER entities need ``ner_model``.
+        language: the recognizers' language key and the blank tokenizer's language. Pattern recognizers do not
+            depend on the language of the text, so one key serves multilingual corpora.
+        phone_regions: regions whose national number formats the phone recognizer accepts.
+        ner_model: an installed spaCy model (package name or folder) for NER entities; never downloaded.
+    """
+    _quiet_presidio_import()
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    use_bundled_suffix_list()
+    ner_wanted = [e for e in entities if e in NER_ENTITIES]
+    if ner_wanted and not ner_model:
+        raise PiiSetupError(f"pii: entities {ner_wanted} need a spaCy NER model; set ner_model (e.g. en_core_web_lg)")
+    nlp_engine = build_nlp_engine(language, ner_model if ner_wanted else None)
+
+    recognizers, missing, predefined = [], [], None
+    for entity in entities:
+        if entity in NER_ENTITIES:
+            continue
+        recognizer = _pattern_recognizer(entity, language, phone_regions)
+        if recognizer is not None:
+            recognizers.append(recognizer)
+            continue
+        if predefined is None:
+            loader = RecognizerRegistry(supported_languages=[language])
+            loader.load_predefined_recognizers(languages=[language], nlp_engine=None)
+            predefined = [r for r in loader.recognizers if r.__class__.__name__ != "SpacyRecognizer"]
+        found = [r for r in predefined if entity in r.supported_entities and r not in recognizers]
+        recognizers.extend(found)
+        if not found:
+            missing.append(entity)
+    if missing:
+        raise PiiSetupError(f"pii: no presidio recognizer for entities {missing} in language {language!r}")
+    if ner_wanted:
+        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+        recognizers.append(SpacyRecognizer(supported_language=language, supported_entities=ner_wanted))
+
+    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[language])
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])

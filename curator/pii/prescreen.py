@@ -1,0 +1,117 @@
+"""A cheap pre-screen that sends presidio only the parts of a document that can hold a configured entity.
+
+presidio is slow per character: it tokenizes the whole document, runs the phone matcher once per region over all of
+it, and scans all tokens again for context words around each match. Most web text holds no personal data, and what
+it holds is short. So for each entity we keep a *candidate* pattern, a necessary condition that any match of that
+entity's recognizer must contain (an ``@`` for e-mail; a run of at least 9 digits for an SSN; ...). Documents
+without candidates skip the analyzer altogether; the others are analysed only in *windows*: each candidate plus
+``margin`` characters on both sides, widened to the nearest whitespace so no word is cut, overlapping windows
+merged. The analyzer then sees the same characters around every match as in the full document (and at least
+``margin`` characters of context words), so the results are the same; ``tests/pii`` checks that on real text.
+
+Entities without a candidate pattern here (NER entities, URL, other presidio entities) turn the pre-screen off.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+
+# phonenumbers' punctuation class (`phonenumberutil._VALID_PUNCTUATION`: dashes, spaces, dots, slashes, brackets,
+# tildes and "x", with their full-width forms). Its matcher takes digit blocks separated by at most 4 of these, so a
+# maximal run of that shape contains every phone candidate; it also contains presidio's card and SSN patterns,
+# whose separators are spaces, dashes and dots. Commas, colons and newlines end a run.
+PHONE_PUNCTUATION = (
+    "\\-xX\u2010-\u2015\u2212\u30FC\uFF0D-\uFF0F \u00A0\u00AD\u200B\u2060\u3000()\uFF08\uFF09\uFF3B\uFF3D."
+    "\\[\\]/~\u2053\u223C\uFF5E"
+)
+DIGIT_RUN = re.compile(f"\\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\\d)*")
+# Minimum digits in a run for a match to be possible: phonenumbers' shortest valid national numbers among the
+# usual regions have 5 digits (DE and AT have 4-digit subscriber numbers, always written with an area code);
+# SSN patterns have exactly 9 digits; card numbers at least 12.
+_MIN_DIGITS = {"PHONE_NUMBER": 5, "US_SSN": 9, "CREDIT_CARD": 12}
+
+_CANDIDATES: dict[str, re.Pattern] = {
+    "EMAIL_ADDRESS": re.compile(r"@"),
+    # IPv4 (also inside IPv6-mapped forms) needs digit-dot-...-dot-digit; every IPv6 form has two colons with at
+    # most four hex digits between the first two ("::", "fe80::", "2001:db8:").
+    "IP_ADDRESS": re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"),
+    # Country code and check digits open every IBAN.
+    "IBAN_CODE": re.compile(r"[A-Za-z]{2}\d{2}"),
+}
+
+SCREENED_ENTITIES = frozenset(_CANDIDATES) | frozenset(_MIN_DIGITS)
+
+
+def can_prescreen(entities: Iterable[str]) -> bool:
+    """True when every entity has a candidate pattern (otherwise documents are analysed whole)."""
+    return all(e in SCREENED_ENTITIES for e in entities)
+
+
+class Prescreen:
+    """Finds candidate spans for a fixed entity list and turns them into analysis windows.
+
+    Args:
+        entities: configured entity names, all in :data:`SCREENED_ENTITIES`.
+        margin: characters of context kept on each side of a candidate (presidio looks at the 5 tokens before a
+            match for context words such as "phone" or "ssn").
+    """
+
+    def __init__(self, entities: Sequence[str], margin: int = 100):
+        unknown = [e for e in entities if e not in SCREENED_ENTITIES]
+        if unknown:
+            raise ValueError(f"no pre-screen pattern for {unknown}")
+        self.margin = margin
+        self.patterns = [_CANDIDATES[e] for e in dict.fromkeys(entities) if e in _CANDIDATES]
+        digit_needs = [_MIN_DIGITS[e] for e in entities if e in _MIN_DIGITS]
+        self.min_digits = min(digit_needs) if digit_needs else None
+
+    def candidates(self, text: str) -> list[tuple[int, int]]:
+        """Spans that may be (part of) an entity, unsorted."""
+        spans = []
+        for pattern in self.patterns:
+            spans.extend(m.span() for m in pattern.finditer(text))
+        if self.min_digits is not None:
+            for m in DIGIT_RUN.finditer(text):
+                # Counting digits is only needed for runs long enough to possibly qualify.
+                if m.end() - m.start() >= self.min_digits and sum(c.isdigit() for c in m.group()) >= self.min_digits:
+                    spans.append(m.span())
+        return spans
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """Sorted, disjoint ``(start, end)`` windows to analyse; empty when the text cannot hold an entity."""
+        spans = self.candidates(text)
+        if not spans:
+            return []
+        spans.sort()
+        windows: list[tuple[int, int]] = []
+        for start, end in spans:
+            start = _word_start(text, max(0, start - self.margin)) if start > self.margin else 0
+            end = _word_end(text, end + self.margin) if end + self.margin < len(text) else len(text)
+            if windows and start <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+            else:
+                windows.append((start, end))
+        return windows
+
+
+# Bound on how far a window edge moves to reach whitespace: scripts written without spaces (Chinese, Japanese)
+# would otherwise stretch a window over a whole paragraph. The candidate itself always stays `margin` inside.
+_MAX_SNAP = 256
+
+
+def _word_start(text: str, i: int) -> int:
+    """Move ``i`` left to the start of the whitespace-delimited word it falls in (at most ``_MAX_SNAP`` chars)."""
+    stop = max(0, i - _MAX_SNAP)
+    while i > stop and not text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def _word_end(text: str, i: int) -> int:
+    """Move ``i`` right to the end of the whitespace-delimited word it falls in (at most ``_MAX_SNAP`` chars)."""
+    stop = min(len(text), i + _MAX_SNAP)
+    while i < stop and not text[i - 1].isspace() and not text[i].isspace():
+        i += 1
+    return i
