@@ -13,13 +13,15 @@ def train_command(
     overrides: Optional[list[str]] = typer.Argument(None, help="overrides like optim.lr=3e-4 max_steps=100"),
     resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in the checkpoint dir"),
     resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="continue from this checkpoint file"),
+    stop_after: Optional[int] = typer.Option(None, "--stop-after", help="stop after this step with a checkpoint "
+                                             "(train in slices; the schedule still spans max_steps)"),
 ) -> None:
     """Train the bundled GPT on token shards. Under torchrun every rank runs this same command."""
     from curator.trainer.config import load_config
     from curator.trainer.loop import train
 
     cfg = load_config(config, overrides or [])
-    result = train(cfg, resume=resume_from or resume)
+    result = train(cfg, resume=resume_from or resume, stop_after=stop_after)
     if result.last_checkpoint is not None:
         typer.echo(f"checkpoint: {result.last_checkpoint}", err=True)
 

@@ -38,17 +38,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# Model presets. Parameter counts include the (tied) embedding at the GPT-2 padded vocabulary of 50304.
+# Model presets. The vocabulary comes from the tokenizer (padded to a multiple of 64) unless vocab_size is set;
+# the quoted parameter counts assume the GPT-2 padded vocabulary of 50304 with tied embeddings.
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     # Tiny, for CPU tests: trains to a falling loss in seconds.
     "debug": dict(n_layer=2, n_head=4, n_kv_head=2, d_model=64, max_seq_len=256),
     # GPT-2 small shape: 12 x 768, ~124M parameters with tied embeddings.
-    "124m": dict(n_layer=12, n_head=12, d_model=768, max_seq_len=1024, vocab_size=50304),
+    "124m": dict(n_layer=12, n_head=12, d_model=768, max_seq_len=1024),
     # GPT-2 medium shape: 24 x 1024, ~360M.
-    "350m": dict(n_layer=24, n_head=16, d_model=1024, max_seq_len=2048, vocab_size=50304),
+    "350m": dict(n_layer=24, n_head=16, d_model=1024, max_seq_len=2048),
     # Llama-3.2-1B-like shape: 16 x 2048, GQA with 8 KV heads, ffn 8192, ~1.07B.
-    "1b": dict(n_layer=16, n_head=32, n_kv_head=8, d_model=2048, ffn_hidden=8192, max_seq_len=2048,
-               vocab_size=50304),
+    "1b": dict(n_layer=16, n_head=32, n_kv_head=8, d_model=2048, ffn_hidden=8192, max_seq_len=2048),
 }
 
 
@@ -217,8 +217,18 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise SpecError(f"override {item!r} conflicts with another override of {part!r}")
-        node[leaf] = yaml.safe_load(value)
+        node[leaf] = _parse_value(value)
     return tree
+
+
+def _parse_value(text: str) -> Any:
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)  # YAML 1.1 reads "3e-4" (no dot) as a string
+        except ValueError:
+            pass
+    return value
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

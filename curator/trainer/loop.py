@@ -228,8 +228,11 @@ class Trainer:
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
-    def fit(self) -> TrainResult:
+    def fit(self, *, stop_after: int | None = None) -> TrainResult:
+        """Train from the current step to ``max_steps``, or stop early after step ``stop_after`` with a checkpoint
+        (training in slices, e.g. under a job time limit; the schedule still spans ``max_steps``)."""
         cfg = self.cfg
+        end = cfg.max_steps if stop_after is None else min(stop_after, cfg.max_steps)
         result = TrainResult(skipped_steps=self.skipped_steps)
         self.runner.train()
         if self.start_step == 0:
@@ -240,8 +243,8 @@ class Trainer:
         tokens_per_step_per_device = cfg.tokens_per_step / self.dist.world_size
         consecutive_skips = 0
         window_start, window_steps = time.perf_counter(), 0
-        run_time, run_steps = 0.0, 0
-        for step in range(self.start_step, cfg.max_steps):
+        run_time, run_steps, first_window = 0.0, 0, True
+        for step in range(self.start_step, end):
             try:
                 loss, grad_norm, applied = self.train_step(step)
             except torch.OutOfMemoryError as error:
@@ -262,28 +265,33 @@ class Trainer:
                                         f"(last at step {done}); lower optim.lr or check the data")
             else:
                 consecutive_skips = 0
-            if done % cfg.log_every == 0 or done == cfg.max_steps:
+            if done % cfg.log_every == 0 or done == end:
                 elapsed = time.perf_counter() - window_start
                 tokens_per_second = tokens_per_step_per_device * window_steps / elapsed
-                if step > self.start_step:  # the first window carries start-up and compilation
+                if not first_window:  # the first window carries start-up and compilation
                     run_time, run_steps = run_time + elapsed, run_steps + window_steps
+                first_window = False
                 utilisation = mfu(tokens_per_second, self.flops_per_token, self.peak_flops)
                 self.log.write({"event": "train", "step": done, "loss": loss, "lr": lr_at(step, cfg.optim, cfg.max_steps),
                                 "grad_norm": grad_norm, "tokens_per_s": tokens_per_second,
                                 "mfu": utilisation, "tokens_seen": done * cfg.tokens_per_step,
                                 "skipped": len(self.skipped_steps)})
                 window_start, window_steps = time.perf_counter(), 0
-            if cfg.eval_every and done % cfg.eval_every == 0 and done != cfg.max_steps:
+            if cfg.eval_every and done % cfg.eval_every == 0 and done != end:
                 result.val_losses[done] = self._log_eval(done)
                 window_start = time.perf_counter()
-            if cfg.checkpoint.every and done % cfg.checkpoint.every == 0 and done != cfg.max_steps:
+            if cfg.checkpoint.every and done % cfg.checkpoint.every == 0 and done != end:
                 result.last_checkpoint = self.save(done)
                 window_start = time.perf_counter()
-        final_val = self._log_eval(cfg.max_steps)
-        if final_val is not None:
-            result.val_losses[cfg.max_steps] = final_val
-        if cfg.checkpoint.save_final or cfg.checkpoint.every:
-            result.last_checkpoint = self.save(cfg.max_steps)
+        if end < cfg.max_steps:
+            result.last_checkpoint = self.save(end)
+            self.log.write({"event": "stopped", "step": end, "checkpoint": str(result.last_checkpoint)})
+        else:
+            final_val = self._log_eval(end)
+            if final_val is not None:
+                result.val_losses[end] = final_val
+            if cfg.checkpoint.save_final or cfg.checkpoint.every:
+                result.last_checkpoint = self.save(end)
         result.tokens_per_second = tokens_per_step_per_device * run_steps / run_time if run_time else None
         return result
 
@@ -302,11 +310,11 @@ def _restore_fsdp_sync(model):
         model.set_requires_gradient_sync(True)
 
 
-def train(cfg: TrainConfig, *, resume: bool | str | Path = False) -> TrainResult:
-    """Build a trainer from ``cfg`` and run it to ``max_steps``; tears down the process group afterwards."""
+def train(cfg: TrainConfig, *, resume: bool | str | Path = False, stop_after: int | None = None) -> TrainResult:
+    """Build a trainer from ``cfg`` and run it (see ``Trainer.fit``); tears down the process group afterwards."""
     from curator.trainer.parallelize import destroy_distributed
 
     try:
-        return Trainer(cfg, resume=resume).fit()
+        return Trainer(cfg, resume=resume).fit(stop_after=stop_after)
     finally:
         destroy_distributed()

@@ -43,7 +43,7 @@ def write_token_folder(folder: Path, documents: list[list[int]], *, vocab_size: 
 @pytest.fixture(scope="session")
 def shakespeare_tokens(spark, tmp_path_factory) -> Path:
     """tinyshakespeare as 20-line documents, through the real tokenizer training and Spark tokenize job:
-    a 1024-piece sentencepiece BPE (the bpe_demo recipe), 2 shuffled shards, ~400k tokens."""
+    a 1024-piece sentencepiece BPE (the bpe_demo recipe), 2 shuffled shards."""
     from curator.tokenization.job import TokenizeOptions, tokenize_to_folder
     from curator.tokenization.recipe import load_recipe
     from curator.tokenization.train import train_from_texts
@@ -52,7 +52,7 @@ def shakespeare_tokens(spark, tmp_path_factory) -> Path:
     if not source.is_file():
         pytest.skip("../shared/data/tinyshakespeare is not available")
     lines = source.read_text().splitlines()
-    passages = ["\n".join(lines[i:i + 20]) for i in range(0, len(lines), 20)]
+    passages = ["\n".join(lines[i:i + 20]) for i in range(0, 12000, 20)]  # 600 documents, ~150k tokens
     recipe = load_recipe("bpe_demo").model_copy(update={"vocab_size": 1024})
     bundle = train_from_texts(passages, recipe)
     frame = spark.createDataFrame([(f"doc-{i}", text) for i, text in enumerate(passages)], "id string, text string")
