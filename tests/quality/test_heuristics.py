@@ -1,0 +1,172 @@
+"""Every rejection reason of every rule family, each triggered by a document that trips exactly that rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from curator.quality.heuristics import (
+    REASONS, C4Config, FineWebConfig, GopherQualityConfig, GopherRepetitionConfig, TextView, count_sentences,
+    evaluate, split_words,
+)
+from tests.quality.docs import prose
+
+
+GQ, GR, C4, FW = GopherQualityConfig(), GopherRepetitionConfig(), C4Config(), FineWebConfig()
+BASE = prose()
+
+
+def failures(text: str, config, lang: str | None = None) -> list[str]:
+    return evaluate(TextView(text, lang), config, collect_all=True).failures
+
+
+@pytest.mark.parametrize("config", [GQ, GR, C4, FW], ids=lambda c: c.family)
+def test_clean_prose_passes_every_family(config):
+    assert failures(BASE, config) == []
+
+
+def test_word_splitting_follows_spacy_conventions():
+    assert split_words("It's well-known: e.g. 1,000.5 items (see http://x.org/a).") == [
+        "It", "'s", "well", "-", "known", ":", "e.g.", "1,000.5", "items", "(", "see", "http://x.org/a", ")", "."]
+    assert split_words("Wait... ----- COVID-19 a@b.com") == ["Wait", "...", "-----", "COVID-19", "a@b.com"]
+    assert count_sentences(split_words('He left. "Why?" she asked. Mr. Smith 3.5 stayed.')) == 4
+
+
+def long_words_prose() -> str:
+    return "\n".join(f"The internationalization of characterization{i} and responsibilities with "
+                     f"telecommunications infrastructure{i} notwithstanding reconsiderations." for i in range(12))
+
+
+GOPHER_QUALITY_CASES = {
+    "gopher_short_doc": "The painter and the farmer walked with their students to the harbor.",
+    "gopher_long_doc": (BASE + "\n") * 420,
+    "gopher_short_mean_word": "\n".join("I am to be at the zoo by six of it so we go on up to do it." for _ in range(6)),
+    "gopher_long_mean_word": long_words_prose(),
+    "gopher_too_many_hashes": BASE + "\n" + " ".join(f"x#y{i}" for i in range(40)),
+    "gopher_too_many_ellipsis": "\n".join(
+        "We walked slowly to the river ...... and we watched the boats sailing home ...... with the children that evening." for _ in range(8)),
+    "gopher_too_many_bullet_lines": "\n".join(f"- the {w} of the garden with a quiet bridge and candle {i}"
+                                              for i, w in enumerate(["river"] * 12)),
+    "gopher_too_many_ellipsis_lines": "\n".join(
+        l if i % 2 else l[:-1] + " ..." for i, l in enumerate(BASE.split("\n"))),
+    "gopher_few_alpha_words": BASE + "\n" + " ".join(str(1000 + i) for i in range(200)),
+}
+
+
+@pytest.mark.parametrize("reason", list(GOPHER_QUALITY_CASES))
+def test_gopher_quality_reasons(reason):
+    assert failures(GOPHER_QUALITY_CASES[reason], GQ) == [reason]
+
+
+def test_gopher_stop_words_per_language():
+    german = GopherQualityConfig(stop_words={"en": ("the", "of"), "de": ("der", "die", "und")})
+    assert failures(BASE, german, lang="de") == ["gopher_few_stop_words"]
+    assert failures(BASE, german, lang="en") == []
+    # a language without a list skips the rule (recorded), it is never rejected by English stop words
+    result = evaluate(TextView(BASE, "sw"), german, collect_all=True)
+    assert result.failures == [] and result.skipped == ["gopher_stop_words"]
+
+
+def paragraphs(n: int, lines: int = 4, seed: int = 1) -> list[str]:
+    return [prose(lines=lines, sentences_per_line=1, seed=seed + i) for i in range(n)]
+
+
+def only(config: GopherRepetitionConfig, rule: str, **value) -> GopherRepetitionConfig:
+    """The family with every rule but ``rule`` switched off (used where one rule implies another)."""
+    off = {k: None for k in ("max_dup_para_frac", "max_dup_para_char_frac", "max_dup_line_frac",
+                             "max_dup_line_char_frac")}
+    return GopherRepetitionConfig(**{**off, **value}, max_top_ngram_char_frac={}, max_dup_ngram_char_frac={})
+
+
+def test_gopher_repetition_duplicate_paragraphs_and_lines():
+    # many one-line duplicate paragraphs among long unique ones: paragraph fraction only
+    paras = paragraphs(7, lines=6) + ["Short note here."] * 5
+    assert failures("\n\n".join(paras), GR) == ["gopher_dup_para_frac"]
+    # duplicate lines spread inside paragraphs: line fraction only
+    lines = [l for p in paragraphs(6, lines=3) for l in p.split("\n")]
+    text = "\n".join(l + "\nOk fine." for l in lines)
+    assert failures(text, GR) == ["gopher_dup_line_frac"]
+
+
+@pytest.mark.parametrize("rule", ["max_dup_para_char_frac", "max_dup_line_char_frac"])
+def test_gopher_repetition_char_fractions(rule):
+    # a long duplicated paragraph repeats its lines and n-grams too, so the implied rules are switched off
+    paras = paragraphs(3, lines=4)
+    text = "\n\n".join(paras + [paras[0]])
+    reason = "gopher_" + rule.removeprefix("max_")
+    assert failures(text, only(GR, rule, **{rule: 0.2})) == [reason]
+    assert failures(prose(), only(GR, rule, **{rule: 0.2})) == []
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_gopher_top_ngram(n):
+    text = BASE + "\n" + " ".join(["alpha beta gamma delta"[: 11 * (n - 1) - 1]] * 60)
+    config = GopherRepetitionConfig(max_top_ngram_char_frac={n: GR.max_top_ngram_char_frac[n]},
+                                    max_dup_ngram_char_frac={}, max_dup_line_char_frac=None)
+    assert failures(text, config) == [f"gopher_top_{n}_gram"]
+
+
+@pytest.mark.parametrize("n", range(5, 11))
+def test_gopher_duplicate_ngram(n):
+    rng_text = prose(lines=20, seed=7)
+    repeated = " ".join(f"w{i}" for i in range(n))
+    text = rng_text + "\n" + " and ".join([repeated] * 40)
+    config = GopherRepetitionConfig(max_top_ngram_char_frac={}, max_dup_ngram_char_frac={n: GR.max_dup_ngram_char_frac[n]})
+    assert failures(text, config) == [f"gopher_dup_{n}_gram"]
+
+
+def test_gopher_repetition_defaults_catch_boilerplate_loops():
+    text = "\n".join(["Click here to subscribe to our newsletter today."] * 30)
+    assert failures(text, GR)[0] == "gopher_dup_line_frac"
+
+
+C4_CASES = {
+    "c4_lorem_ipsum": BASE + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.",
+    "c4_curly_bracket": BASE + "\nWrite the value inside {braces} like this.",
+    "c4_too_few_sentences": "The first line has one sentence here.\nThe second line has another one.",
+}
+
+
+@pytest.mark.parametrize("reason", list(C4_CASES))
+def test_c4_reasons(reason):
+    assert failures(C4_CASES[reason], C4) == [reason]
+
+
+def test_c4_line_cleaning_rewrites_text():
+    text = BASE + "\nMenu\nPlease enable JavaScript to view the comments.\nRead our privacy policy today.\nA cite[1] here is fine."
+    result = evaluate(TextView(text), C4)
+    assert result.reason is None
+    assert result.text == BASE + "\nA cite here is fine."
+    # FineWeb's variant keeps lines without terminal punctuation
+    fineweb_c4 = C4Config(drop_lines_without_terminal_punct=False, min_words_per_line=None)
+    assert "Menu" in evaluate(TextView(text), fineweb_c4).text
+
+
+FINEWEB_CASES = {
+    "fineweb_line_punct_ratio": "\n".join(s.rstrip(".") for s in BASE.split("\n")),
+    "fineweb_short_line_ratio": "\n".join(f"The {w} sat on a mat {i}." for i, w in enumerate(["cat"] * 20)),
+    "fineweb_char_dup_ratio": BASE + "\n" + BASE.split("\n")[0],
+    "fineweb_list_ratio": "\n".join(f"Incomprehensibilities{i} notwithstanding." for i in range(20)),
+}
+
+
+@pytest.mark.parametrize("reason", list(FINEWEB_CASES))
+def test_fineweb_reasons(reason):
+    assert failures(FINEWEB_CASES[reason], FW) == [reason]
+
+
+def test_every_reason_is_tested_and_family_prefixed():
+    tested = (set(GOPHER_QUALITY_CASES) | set(C4_CASES) | set(FINEWEB_CASES) | {"gopher_few_stop_words"}
+              | {"gopher_dup_para_frac", "gopher_dup_line_frac", "gopher_dup_para_char_frac",
+                 "gopher_dup_line_char_frac"} | {f"gopher_top_{n}_gram" for n in (2, 3, 4)}
+              | {f"gopher_dup_{n}_gram" for n in range(5, 11)})
+    all_reasons = {r for rs in REASONS.values() for r in rs}
+    assert all_reasons == tested
+    for family, reasons in REASONS.items():
+        assert all(r.startswith(family.split("_")[0] + "_") for r in reasons)
+
+
+def test_switched_off_rules_never_fire():
+    config = GopherQualityConfig(min_doc_words=None)
+    assert "gopher_short_doc" not in failures(GOPHER_QUALITY_CASES["gopher_short_doc"], config)
+    assert failures("", GopherQualityConfig()) == ["gopher_short_doc"]
+    assert failures("", FW) == [] and failures("", GR) == []
