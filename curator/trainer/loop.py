@@ -89,7 +89,9 @@ def _fmt(value) -> str:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, *, resume: bool | str | Path = False):
+    """Builds everything for one run. ``data`` replaces the shards (benchmarks feed synthetic tokens)."""
+
+    def __init__(self, cfg: TrainConfig, *, resume: bool | str | Path = False, data: PretrainData | None = None):
         self.cfg = cfg
         self.dist: DistInfo = init_distributed(cfg.device)
         self.device = self.dist.device
@@ -101,7 +103,7 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
-        self.data = PretrainData(cfg, world_size=self.dist.world_size)
+        self.data = data if data is not None else PretrainData(cfg, world_size=self.dist.world_size)
         self.model_cfg = cfg.model.with_vocab(self.data.tokenizer.vocab_size)
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         self.model = GPT(self.model_cfg).to(self.device)

@@ -119,3 +119,30 @@ def test_curator_train_command(shakespeare_tokens, tmp_path, capsys):
         main(["train", str(config_path), f"data.folders=[{tmp_path / 'nowhere'}]"])
     assert exit_info.value.code == 1
     assert "does not exist; run `curator tokenize` first" in " ".join(capsys.readouterr().err.split())
+
+
+def test_activation_checkpointing_changes_memory_not_losses(shakespeare_tokens, tmp_path):
+    plain = train(build_config(debug_config(shakespeare_tokens, tmp_path / "plain", max_steps=3)))
+    recomputed = train(build_config({**debug_config(shakespeare_tokens, tmp_path / "ac", max_steps=3),
+                                     "parallel": {"activation_checkpointing": True}}))
+    for step in range(3):
+        assert recomputed.losses[step] == pytest.approx(plain.losses[step], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_fsdp_two_processes_match_one_process_and_resume(shakespeare_tokens, tmp_path):
+    raw = debug_config(shakespeare_tokens, tmp_path / "one", max_steps=4)
+    single = train(build_config(raw))
+    config_path = tmp_path / "fsdp.yaml"
+    config_path.write_text(yaml.safe_dump({**raw, "output_dir": str(tmp_path / "two"),
+                                           "parallel": {"strategy": "fsdp"}}))
+    env = {**os.environ, "NPROC_PER_NODE": "2", "PYTHON": sys.executable, "MASTER_PORT": "29518"}
+    for extra in (["--stop-after", "2"], ["--resume"]):
+        done = subprocess.run([str(REPO / "pipelines" / "launch_train.sh"), str(config_path), *extra], env=env,
+                              cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    records = read_log(tmp_path / "two")
+    fsdp_losses = {r["step"] - 1: r["loss"] for r in records if r["event"] == "train"}
+    assert sorted(fsdp_losses) == [0, 1, 2, 3]
+    for step in range(4):
+        assert fsdp_losses[step] == pytest.approx(single.losses[step], rel=1e-5), step
