@@ -17,7 +17,9 @@ The DAG ``curator_<name>`` is a chain::
   matches the spec is skipped by the runner, so Airflow retries and whole-DAG reruns never redo finished stages;
 - ``check_ledger`` verifies that every stage completed for this spec and that input = kept + rejected
   (:func:`curator.orchestration.checks.verify_run`). It runs before training so that a bad corpus costs no GPU time;
-- ``train`` (when ``airflow.train`` is true) runs the launch script with ``CURATOR_RUN_DIR`` in its environment.
+- ``train`` (when ``airflow.train`` is true) runs ``pipelines/launch_train.sh CONFIG`` on this run's tokens: it
+  overrides the config's ``data.folders`` with ``RUN_DIR/<tokenize stage>/tokens`` and its ``output_dir`` with
+  ``RUN_DIR/train``, and passes ``--resume``, so a retried training task continues from its last checkpoint.
 
 ``RUN_DIR`` is ``<params.output_root>/<run date>``; the run date is the ``run_date`` param when given, else the
 run's logical date (``ds``), else the day it was triggered. The Spark master comes from the Airflow connection
@@ -39,6 +41,7 @@ from typing import Iterator
 from curator.errors import SpecError
 from curator.orchestration.checks import verify_run
 from curator.specs import REPO_ROOT, PipelineSpec, load_pipeline, load_yaml
+from curator.tokenization.stage import TOKENS_SUBDIR
 
 
 try:
@@ -158,6 +161,10 @@ def build_dag(
         raise SpecError(f"{spec_file}: stage names {bad_names} cannot be Airflow task ids (letters, digits, _ - .)")
     if spec.airflow.train and not spec.airflow.train_config:
         raise SpecError(f"{spec_file}: airflow.train is true but airflow.train_config is not set")
+    tokenize_stages = [s.name for s in spec.stages if s.stage == "tokenize"]
+    if spec.airflow.train and len(tokenize_stages) != 1:
+        raise SpecError(f"{spec_file}: airflow.train needs exactly one tokenize stage to train on, found "
+                        f"{tokenize_stages or 'none'}")
 
     python = pyspark_python or sys.executable
     spark_conf = {"spark.pyspark.python": python, "spark.pyspark.driver.python": python}
@@ -209,13 +216,16 @@ def build_dag(
         if spec.airflow.train:
             config = Path(spec.airflow.train_config)
             config = config if config.is_absolute() else repo_root / config
+            tokens = f"$CURATOR_RUN_DIR/{tokenize_stages[0]}/{TOKENS_SUBDIR}"
             tasks.append(BashOperator(
                 task_id=TRAIN_TASK_ID,
-                # The trailing space stops Airflow from reading a command that ends in ".sh" as a template file.
-                bash_command=f"bash {shlex.quote(str(repo_root / LAUNCH_SCRIPT))} {shlex.quote(str(config))} ",
+                # The run folder arrives through the environment: Jinja must not meet shell quoting.
+                bash_command=(f"bash {shlex.quote(str(repo_root / LAUNCH_SCRIPT))} {shlex.quote(str(config))} "
+                              f'"data.folders=[\\"{tokens}\\"]" "output_dir=$CURATOR_RUN_DIR/train" --resume'),
                 env={"CURATOR_RUN_DIR": RUN_DIR_TEMPLATE, "CURATOR_SPEC": spec_file},
                 append_env=True,
-                doc_md="trains on the run's token shards through the launch script",
+                cwd=str(repo_root),  # other relative paths in the config mean what they mean from the repository
+                doc_md="trains on this run's token shards through the launch script, resuming from a checkpoint",
             ))
         chain(*tasks)
     return dag
