@@ -62,7 +62,7 @@ def resolve_strategy(cfg: ParallelConfig, world_size: int) -> str:
 def parallelize(model: nn.Module, cfg: ParallelConfig, dist_info: DistInfo, *, bf16: bool) -> nn.Module:
     """Apply activation checkpointing, torch.compile and data parallelism to ``model`` in place where possible.
 
-    Returns the module to call for training (possibly a DDP or compiled wrapper). The parameters stay those of
+    Returns the module to call for training (``model`` itself or its DDP wrapper). The parameters stay those of
     ``model``, so the optimizer and the checkpointer keep using ``model``.
     """
     strategy = resolve_strategy(cfg, dist_info.world_size)
@@ -76,8 +76,8 @@ def parallelize(model: nn.Module, cfg: ParallelConfig, dist_info: DistInfo, *, b
 
         if cfg.compile:
             # Per block: repeated blocks share one compiled graph, and FSDP2 hooks stay between blocks.
-            for i, block in enumerate(model.layers):
-                model.layers[i] = torch.compile(block)
+            for block in model.layers:
+                block.compile()  # in place: no wrapper module, no "_orig_mod" in parameter names
         # bf16 compute with fp32 master weights and fp32 gradient reduction.
         policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if bf16 else \
             MixedPrecisionPolicy()
@@ -88,7 +88,7 @@ def parallelize(model: nn.Module, cfg: ParallelConfig, dist_info: DistInfo, *, b
     runner: nn.Module = model
     if cfg.compile:
         # Whole model, loss included: lets the compiler fuse the final norm, head and cross-entropy.
-        runner = torch.compile(model)
+        model.compile()
     if strategy == "ddp":
         from torch.nn.parallel import DistributedDataParallel
 
