@@ -37,6 +37,7 @@ NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
 DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IL", "IN", "CA", "BR")
 # The blank tokenizer needs no memory per character, unlike a parser or NER model (spaCy's default guard is 1M).
 BLANK_MAX_LENGTH = 2_000_000_000
+MAX_BLANK_VOCAB = 500_000
 
 
 class PiiSetupError(CuratorError):
@@ -78,6 +79,14 @@ def _quiet_presidio_import() -> None:
     os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
 
 
+class _TokenText(str):
+    """A token's text that also answers ``.text``, like a spaCy Token (presidio's ``NlpArtifacts.to_json``)."""
+
+    @property
+    def text(self) -> str:
+        return str(self)
+
+
 def _offline_nlp_engine_class():
     _quiet_presidio_import()
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
@@ -116,17 +125,52 @@ def _offline_nlp_engine_class():
         def is_punct(self, word: str, language: str) -> bool:
             return bool(word) and all(unicodedata.category(c).startswith("P") for c in word)
 
+        def process_text(self, text: str, language: str):
+            # spaCy's vocabulary keeps a lexeme for every distinct token it has seen: on a long-running worker it
+            # grows without bound, so a blank pipeline is simply rebuilt once it is large.
+            if self.model is None and len(self.nlp[self.language].vocab) > MAX_BLANK_VOCAB:
+                self.load()
+            return super().process_text(text, language)
+
+        def lazy_artifacts(self, text: str, language: str):
+            """Artifacts that tokenize ``text`` only when first read (blank pipeline only, else None).
+
+            Pattern and phone recognizers never read them; presidio's context enhancer does, for texts where a
+            recognizer found something. Most pre-screened windows hold nothing, so most are never tokenized.
+            """
+            if self.model is not None:
+                return None
+            return LazyNlpArtifacts(self, text, language)
+
         def _doc_to_nlp_artifact(self, doc, language):
             if self.model is not None:
                 return super()._doc_to_nlp_artifact(doc, language)
-            tokens_indices, lemmas = [], []
+            tokens, tokens_indices, lemmas = [], [], []
             for token in doc:
+                tokens.append(_TokenText(token.text))
                 tokens_indices.append(token.idx)
                 lemmas.append(token.lower_)
+            # Token texts rather than the Doc: presidio's context enhancer walks the tokens from the start of the
+            # text for every result, and each step over a Doc builds a Token object (quadratic, and slow).
             return NlpArtifacts(
-                entities=[], tokens=doc, tokens_indices=tokens_indices, lemmas=lemmas, nlp_engine=self,
+                entities=[], tokens=tokens, tokens_indices=tokens_indices, lemmas=lemmas, nlp_engine=self,
                 language=language, scores=[],
             )
+
+    class LazyNlpArtifacts(NlpArtifacts):
+        def __init__(self, engine, text: str, language: str):
+            # NlpArtifacts.__init__ would compute keywords at once; everything token-related waits for __getattr__.
+            self.entities, self.scores, self.nlp_engine, self.language = [], [], engine, language
+            self._text = text
+
+        def __getattr__(self, name):
+            if name not in ("tokens", "tokens_indices", "lemmas", "keywords"):
+                raise AttributeError(name)
+            full = self.nlp_engine.process_text(self._text, self.language)
+            self.tokens, self.tokens_indices, self.lemmas, self.keywords = (
+                full.tokens, full.tokens_indices, full.lemmas, full.keywords
+            )
+            return getattr(self, name)
 
     return OfflineSpacyNlpEngine
 
@@ -230,25 +274,61 @@ def phone_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _all_runs_international(span: str, results) -> bool:
+    """True when every phone-length digit run of ``span`` lies inside a result that starts with a plus sign."""
+    if not results:
+        return False
+    if any(span[r.start] not in "+\uff0b" for r in results):
+        return False
+    for m in DIGIT_RUN.finditer(span):
+        if sum(c.isdigit() for c in m.group()) >= _PHONE_MIN_DIGITS and not any(
+            r.start <= m.start() and m.end() <= r.end for r in results
+        ):
+            return False
+    return True
+
+
 def _phone_recognizer(language: str, regions: Sequence[str]):
+    import phonenumbers
     from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
     class RunPhoneRecognizer(PhoneRecognizer):
-        """presidio's phone recognizer (phonenumbers' matcher, once per region) run only around digit runs.
+        """presidio's phone recognizer (phonenumbers' matcher, once per region), run only around digit runs.
 
         The matcher is the costliest recognizer: per region it scans the whole text and tries to parse every
-        digit group. Here it scans only the padded runs of at least 5 digits (:func:`phone_spans`).
+        digit group. Here it scans only the padded runs of at least 5 digits (:func:`phone_spans`), and stops after
+        the first region when that region already accepted every run there as an international number ("+49 ..."):
+        the matcher's candidates do not depend on the region, and a number with a "+" prefix parses the same in
+        every region, so the other regions cannot find anything else.
         """
 
         def analyze(self, text, entities, nlp_artifacts=None):
             results = []
             for start, end in phone_spans(text):
-                for result in super().analyze(text[start:end], entities, nlp_artifacts):
+                span = text[start:end]
+                found = self._match(span, self.supported_regions[:1], nlp_artifacts)
+                if not _all_runs_international(span, found):
+                    found += self._match(span, self.supported_regions[1:], nlp_artifacts)
+                for result in found:
                     result.start += start
                     result.end += start
                     results.append(result)
             return EntityRecognizer.remove_duplicates(results)
+
+        def _match(self, text, regions, nlp_artifacts):
+            # The body of presidio's PhoneRecognizer.analyze, for a subset of the regions.
+            results = []
+            for region in regions:
+                for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=self.leniency):
+                    try:
+                        number_region = phonenumbers.region_code_for_number(
+                            phonenumbers.parse(text[match.start:match.end])
+                        )
+                    except phonenumbers.NumberParseException:
+                        number_region = region
+                    results.append(self._get_recognizer_result(match, text, number_region, nlp_artifacts))
+            return results
 
     return RunPhoneRecognizer(supported_language=language, supported_regions=tuple(regions))
 

@@ -58,7 +58,7 @@ class Prescreen:
             match for context words such as "phone" or "ssn").
     """
 
-    def __init__(self, entities: Sequence[str], margin: int = 100):
+    def __init__(self, entities: Sequence[str], margin: int = 60):
         unknown = [e for e in entities if e not in SCREENED_ENTITIES]
         if unknown:
             raise ValueError(f"no pre-screen pattern for {unknown}")

@@ -17,14 +17,33 @@ from curator.pii.prescreen import Prescreen, can_prescreen
 
 @dataclass(frozen=True)
 class ScrubResult:
-    """A scrubbed text and how many entities of each type were replaced in it."""
+    """A scrubbed text, how many entities of each type were replaced in it, and where they were in the input."""
 
     text: str
     counts: dict[str, int] = field(default_factory=dict)
+    spans: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+def resolve_overlaps(results: Sequence) -> list:
+    """Keep a non-overlapping subset of analyzer results: higher score first, then the longer span, then the earlier.
+
+    presidio often reports one stretch of text twice (a phone number inside an e-mail address or an IBAN, an IPv4
+    inside an IPv6 address); each stretch must be replaced once, by the entity that explains it best.
+
+    >>> from types import SimpleNamespace as R
+    >>> found = [R(start=0, end=20, score=1.0), R(start=5, end=15, score=0.4), R(start=25, end=30, score=0.4)]
+    >>> [(r.start, r.end) for r in resolve_overlaps(found)]
+    [(0, 20), (25, 30)]
+    """
+    kept: list = []
+    for result in sorted(results, key=lambda r: (-r.score, r.start - r.end, r.start)):
+        if all(result.end <= k.start or k.end <= result.start for k in kept):
+            kept.append(result)
+    return sorted(kept, key=lambda r: r.start)
 
 
 def placeholder_for(entity: str, placeholders: Mapping[str, str] | None = None) -> str:
@@ -58,7 +77,7 @@ class PiiScrubber:
         phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
         ner_model: str | None = None,
         prescreen: bool = True,
-        context_chars: int = 100,
+        context_chars: int = 60,
         nlp_batch_size: int = 256,
     ):
         self.entities = list(dict.fromkeys(entities))
@@ -89,10 +108,15 @@ class PiiScrubber:
         results: list[list] = [[] for _ in texts]
         if not located:
             return results
-        # One spaCy pipe over every segment of the batch, then the recognizers on each (BatchAnalyzerEngine's way).
-        artifacts = self.analyzer.nlp_engine.process_batch(
-            [segment for _, _, segment in located], self.language, batch_size=self.nlp_batch_size
-        )
+        engine = self.analyzer.nlp_engine
+        if engine.model is None:
+            # Blank pipeline: tokenize a segment only if presidio's context enhancer asks (it found something).
+            artifacts = ((segment, engine.lazy_artifacts(segment, self.language)) for _, _, segment in located)
+        else:
+            # NER model: one spaCy pipe over every segment of the batch (BatchAnalyzerEngine's way).
+            artifacts = engine.process_batch(
+                [segment for _, _, segment in located], self.language, batch_size=self.nlp_batch_size
+            )
         for (i, offset, segment), (_, nlp_artifacts) in zip(located, artifacts):
             found = self.analyzer.analyze(
                 segment, self.language, entities=self.entities, score_threshold=self.score_threshold,
@@ -111,10 +135,14 @@ class PiiScrubber:
             if not found:
                 out.append(ScrubResult(text, {}))
                 continue
-            # The anonymizer resolves overlapping results (the higher score, then the longer span, wins).
-            anonymized = self.anonymizer.anonymize(text=text, analyzer_results=found, operators=self.operators)
-            counts = Counter(item.entity_type for item in anonymized.items)
-            out.append(ScrubResult(anonymized.text, dict(counts)))
+            # Overlaps are resolved first, so the anonymizer only replaces, and every replaced entity is counted
+            # (its default would merge neighbouring same-type entities and keep partial overlaps).
+            kept = resolve_overlaps(found)
+            anonymized = self.anonymizer.anonymize(
+                text=text, analyzer_results=kept, operators=self.operators, merge_entities_with_spaces=False
+            )
+            counts = Counter(r.entity_type for r in kept)
+            out.append(ScrubResult(anonymized.text, dict(counts), tuple((r.start, r.end, r.entity_type) for r in kept)))
         return out
 
     def scrub(self, text: str) -> ScrubResult:

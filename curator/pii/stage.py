@@ -59,7 +59,7 @@ class PiiConfig(StageConfig):
         None, ge=0, description="reject documents with more entities than this (pii_too_many_entities); null = off"
     )
     prescreen: bool = Field(True, description="analyse only windows around regex candidates (same results, faster)")
-    context_chars: int = Field(100, ge=20, description="context characters kept around each candidate")
+    context_chars: int = Field(60, ge=20, description="context characters kept around each candidate")
 
     @field_validator("entities")
     @classmethod

@@ -194,3 +194,24 @@ def test_card_validation_needs_checksum_and_known_issuer():
 def test_null_and_empty_texts_pass_through(scrubber):
     results = scrubber.scrub_batch([None, "", "ok"])
     assert [r.text for r in results] == [None, "", "ok"] and all(r.total == 0 for r in results)
+
+
+def test_doctests():
+    import doctest
+
+    import curator.pii.engine
+    import curator.pii.scrub
+
+    for module in (curator.pii.engine, curator.pii.scrub):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_blank_vocabulary_is_rebuilt_when_large(scrubber, monkeypatch):
+    import curator.pii.engine as engine_module
+
+    engine = scrubber.analyzer.nlp_engine
+    before = engine.nlp["en"]
+    monkeypatch.setattr(engine_module, "MAX_BLANK_VOCAB", 0)
+    assert scrubber.scrub("mail: a@example.com").text == "mail: <EMAIL_ADDRESS>"
+    assert engine.nlp["en"] is not before
