@@ -247,14 +247,15 @@ def _is_star_forest(edges: "DataFrame") -> bool:
 
 
 def connected_components(edges: "DataFrame", scratch: Path, max_iterations: int) -> tuple["DataFrame", int]:
-    """(a, b) undirected edges -> ((node, component), rounds) with component = the smallest node in the component.
+    """(a, b) undirected edges, a < b, already materialised -> ((node, component), rounds), where component is the
+    smallest node of the connected component.
 
     Alternates large-star and small-star until the edge set is a forest of stars centred on each component's
     minimum; each step is materialised under ``scratch`` so lineage stays one step deep.
     """
     from pyspark.sql import functions as F
 
-    current = materialise(edges.select("a", "b"), scratch / "cc_0")
+    current = edges.select("a", "b")  # the caller passes a materialised table
     rounds = 0
     previous_paths: list[Path] = []
     while not _is_star_forest(current):

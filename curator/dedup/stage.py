@@ -231,22 +231,24 @@ class DedupStage(Stage):
 
         from curator.document import REASON
 
-        removed = {row[REASON]: row["count"] for row in
-                   decisions.where(F.col(REASON).isNotNull()).groupBy(REASON).count().collect()}
-        sizes = (decisions.where((F.col("_node") == F.col("survivor")) & (F.col("dup_group_size") > 1))
+        node, survivor, exact_root = F.col("_node"), F.col("survivor"), F.col("exact_root")
+        totals = decisions.agg(
+            F.count(F.when(F.col(REASON) == EXACT_DUPLICATE, True)).alias("exact"),
+            F.count(F.when(F.col(REASON) == MINHASH_DUPLICATE, True)).alias("minhash"),
+            F.countDistinct(F.when(node != exact_root, exact_root)).alias("exact_groups"),
+        ).first()
+        sizes = (decisions.where((node == survivor) & (F.col("dup_group_size") > 1))
                  .groupBy("dup_group_size").count().collect())  # one row per distinct group size
         histogram: dict[str, int] = {}
         for row in sorted(sizes, key=lambda r: r["dup_group_size"]):
             key = size_bin(row["dup_group_size"])
             histogram[key] = histogram.get(key, 0) + row["count"]
-        exact_groups = (decisions.where(F.col("_node") != F.col("exact_root"))
-                        .select("exact_root").distinct().count())
         return {
             "groups": sum(r["count"] for r in sizes),
             "group_size_histogram": histogram,
             "largest_group": max((r["dup_group_size"] for r in sizes), default=0),
-            "exact_groups": exact_groups,
-            "duplicates_removed": sum(removed.values()),
-            "exact_duplicates": removed.get(EXACT_DUPLICATE, 0),
-            "minhash_duplicates": removed.get(MINHASH_DUPLICATE, 0),
+            "exact_groups": totals["exact_groups"],
+            "duplicates_removed": totals["exact"] + totals["minhash"],
+            "exact_duplicates": totals["exact"],
+            "minhash_duplicates": totals["minhash"],
         }
