@@ -1,4 +1,4 @@
-"""Airflow DAGs for curator: one DAG, ``curator_<name>``, per spec in pipelines/ that sets ``airflow: {enabled: true}``.
+"""Airflow DAGs for curator: one DAG, ``curator_<name>``, per spec in pipelines/ with ``airflow: {enabled: true}``.
 
 Thin on purpose: the tasks are built from the spec by ``curator.orchestration.airflow``; see airflow_dags/README.md.
 """

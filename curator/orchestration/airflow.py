@@ -38,9 +38,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+import yaml
+
 from curator.errors import SpecError
 from curator.orchestration.checks import verify_run
-from curator.specs import REPO_ROOT, PipelineSpec, load_pipeline, load_yaml
+from curator.specs import REPO_ROOT, PipelineSpec, load_pipeline
 from curator.tokenization.stage import TOKENS_SUBDIR
 
 
@@ -232,16 +234,26 @@ def build_dag(
 
 
 def opted_in_specs(pipelines_dir: str | Path) -> list[Path]:
-    """Spec files in ``pipelines_dir`` whose ``airflow.enabled`` is true (read without validating the others)."""
+    """Spec files in ``pipelines_dir`` whose ``airflow.enabled`` is true (read without validating the others).
+
+    Other YAML files there (training configs) are skipped; a file that is not valid YAML raises, since it may be a
+    spec that meant to opt in.
+    """
     found = []
     for path in sorted(Path(pipelines_dir).glob("*.y*ml")):
-        airflow_block = load_yaml(path).get("airflow") or {}
+        try:
+            document = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise SpecError(f"{path}: not valid YAML: {e}") from None
+        airflow_block = document.get("airflow") if isinstance(document, dict) else None
         if isinstance(airflow_block, dict) and airflow_block.get("enabled") is True:
             found.append(path)
     return found
 
 
-def dags_for_pipelines(repo_root: str | Path, pipelines_dir: str | Path | None = None, **build_kwargs) -> dict[str, DAG]:
+def dags_for_pipelines(
+    repo_root: str | Path, pipelines_dir: str | Path | None = None, **build_kwargs
+) -> dict[str, DAG]:
     """One DAG per opted-in spec, keyed by DAG id, for a DAG file to publish in its globals.
 
     Specs come from ``pipelines_dir``, else ``$CURATOR_PIPELINES_DIR``, else ``<repo_root>/pipelines``. An opted-in

@@ -99,8 +99,9 @@ def test_tasks_and_their_order_match_the_spec(shipped_dagbag, spec_path):
 def write_tokenizing_spec(folder: Path, airflow_block: str) -> Path:
     """The tiny pipeline plus the two sink stages (tokenizer training, tokenize) that training needs."""
     spec_path = write_tiny_spec(folder, "with_training", folder / "out", airflow_block=airflow_block)
-    spec_path.write_text(spec_path.read_text() + "  - {stage: train_tokenizer, recipe: bpe_demo}\n"
-                                                  "  - {stage: tokenize, name: tok, tokenizer_stage: train_tokenizer}\n")
+    sinks = ("  - {stage: train_tokenizer, recipe: bpe_demo}\n"
+             "  - {stage: tokenize, name: tok, tokenizer_stage: train_tokenizer}\n")
+    spec_path.write_text(spec_path.read_text() + sinks)
     return spec_path
 
 
@@ -143,13 +144,18 @@ def test_only_specs_that_opt_in_get_a_dag(tmp_path):
     write_tiny_spec(tmp_path, "not_wanted", tmp_path / "out_b", airflow_block="{enabled: false}")
     # Not opted in, so never validated: a spec still being written cannot break the other DAGs.
     (tmp_path / "draft.yaml").write_text("name: draft\nstages: [{stage: no_such_stage}]\n")
+    (tmp_path / "list.yaml").write_text("- not a spec\n")
     assert list(dags_for_pipelines(REPO_ROOT, pipelines_dir=tmp_path)) == ["curator_wanted"]
 
 
-def test_an_opted_in_spec_that_fails_validation_is_an_import_error(tmp_path):
-    (tmp_path / "broken.yaml").write_text(
-        "name: broken\ninput: {paths: [x.jsonl]}\nairflow: {enabled: true}\nstages: [{stage: no_such_stage}]\n")
-    with pytest.raises(SpecError, match="no_such_stage"):
+@pytest.mark.parametrize("text, message", [
+    ("name: broken\ninput: {paths: [x.jsonl]}\nairflow: {enabled: true}\nstages: [{stage: no_such_stage}]\n",
+     "no_such_stage"),
+    ("name: broken\nairflow: {enabled: true\n", "not valid YAML"),
+])
+def test_an_opted_in_spec_that_fails_validation_is_an_import_error(tmp_path, text, message):
+    (tmp_path / "broken.yaml").write_text(text)
+    with pytest.raises(SpecError, match=message):
         dags_for_pipelines(REPO_ROOT, pipelines_dir=tmp_path)
 
 
