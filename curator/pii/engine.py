@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from curator.errors import CuratorError
-from curator.pii.prescreen import DIGIT_RUN
+from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, phone_candidate
 
 
 if TYPE_CHECKING:
@@ -251,7 +251,6 @@ def _card_recognizer(language: str):
     return CardRecognizer(supported_language=language)
 
 
-_PHONE_MIN_DIGITS = 5
 _PHONE_PAD_BEFORE, _PHONE_PAD_AFTER = 8, 40
 
 
@@ -259,7 +258,7 @@ def phone_spans(text: str) -> list[tuple[int, int]]:
     """Disjoint spans around every digit run that could be a phone number, padded for lead and extension."""
     spans: list[tuple[int, int]] = []
     for m in DIGIT_RUN.finditer(text):
-        if m.end() - m.start() < _PHONE_MIN_DIGITS or sum(c.isdigit() for c in m.group()) < _PHONE_MIN_DIGITS:
+        if not phone_candidate(m.group()):
             continue
         start, end = max(0, m.start() - _PHONE_PAD_BEFORE), min(len(text), m.end() + _PHONE_PAD_AFTER)
         # Widen to whitespace (a little) so the matcher sees the same neighbouring characters as in the text.
@@ -281,7 +280,7 @@ def _all_runs_international(span: str, results) -> bool:
     if any(span[r.start] not in "+\uff0b" for r in results):
         return False
     for m in DIGIT_RUN.finditer(span):
-        if sum(c.isdigit() for c in m.group()) >= _PHONE_MIN_DIGITS and not any(
+        if phone_candidate(m.group()) and not any(
             r.start <= m.start() and m.end() <= r.end for r in results
         ):
             return False
@@ -297,7 +296,8 @@ def _phone_recognizer(language: str, regions: Sequence[str]):
         """presidio's phone recognizer (phonenumbers' matcher, once per region), run only around digit runs.
 
         The matcher is the costliest recognizer: per region it scans the whole text and tries to parse every
-        digit group. Here it scans only the padded runs of at least 5 digits (:func:`phone_spans`), and stops after
+        digit group. Here it scans only the padded runs of at least 5 digits that are not dates (:func:`phone_spans`;
+        shorter numbers and dates are dropped, a deliberate difference from presidio), and stops after
         the first region when that region already accepted every run there as an international number ("+49 ..."):
         the matcher's candidates do not depend on the region, and a number with a "+" prefix parses the same in
         every region, so the other regions cannot find anything else.
@@ -311,9 +311,11 @@ def _phone_recognizer(language: str, regions: Sequence[str]):
                 if not _all_runs_international(span, found):
                     found += self._match(span, self.supported_regions[1:], nlp_artifacts)
                 for result in found:
-                    result.start += start
-                    result.end += start
-                    results.append(result)
+                    # The padding around a run may hold a short number or a date: never phone numbers here.
+                    if phone_candidate(span[result.start:result.end]):
+                        result.start += start
+                        result.end += start
+                        results.append(result)
             return EntityRecognizer.remove_duplicates(results)
 
         def _match(self, text, regions, nlp_artifacts):

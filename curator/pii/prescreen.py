@@ -32,6 +32,37 @@ DIGIT_RUN = re.compile(f"\\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\\d)*")
 # SSN patterns have exactly 9 digits; card numbers at least 12.
 _MIN_DIGITS = {"PHONE_NUMBER": 5, "US_SSN": 9, "CREDIT_CARD": 12}
 
+# Dates ("19.10.2019", "2019-10-19", "10/19/19") and year ranges ("2011-2018") are the commonest digit runs in web
+# text. phonenumbers accepts some of them as national numbers ("3.10.2000"), which are false positives; they are
+# never taken for phone numbers here (TODO: a date-shaped phone number would be missed).
+_DATE_RUN = re.compile(
+    r"(?:(?:0?[1-9]|[12]\d|3[01])[./-](?:0?[1-9]|1[0-2])|(?:0?[1-9]|1[0-2])[./-](?:0?[1-9]|[12]\d|3[01]))"
+    r"[./-](?:19|20)?\d\d"
+    r"|(?:19|20)\d\d[./-](?:0?[1-9]|1[0-2])[./-](?:0?[1-9]|[12]\d|3[01])"
+    r"|(?:19|20)\d\d ?[-/\u2013] ?(?:19|20)?\d\d"
+)
+
+
+def is_date_run(run: str) -> bool:
+    """True for a digit run that is a calendar date or a year range.
+
+    >>> [is_date_run(r) for r in ("19.10.2019", "2019-10-19", "2011-2018", "030 1234567", "3.10.2000")]
+    [True, True, True, False, True]
+    """
+    return _DATE_RUN.fullmatch(run) is not None
+
+
+def digits_in(run: str) -> int:
+    return sum(c.isdigit() for c in run)
+
+
+def phone_candidate(run: str) -> bool:
+    """A digit run (a ``DIGIT_RUN`` match) that may hold a phone number: 5+ digits and not a date."""
+    return len(run) >= PHONE_MIN_DIGITS and digits_in(run) >= PHONE_MIN_DIGITS and not is_date_run(run)
+
+
+PHONE_MIN_DIGITS = 5
+
 _CANDIDATES: dict[str, re.Pattern] = {
     "EMAIL_ADDRESS": re.compile(r"@"),
     # IPv4 (also inside IPv6-mapped forms) needs digit-dot-...-dot-digit; every IPv6 form has two colons with at
@@ -66,6 +97,9 @@ class Prescreen:
         self.patterns = [_CANDIDATES[e] for e in dict.fromkeys(entities) if e in _CANDIDATES]
         digit_needs = [_MIN_DIGITS[e] for e in entities if e in _MIN_DIGITS]
         self.min_digits = min(digit_needs) if digit_needs else None
+        # Runs this long qualify for an SSN or a card even when they look like a date (never, in practice).
+        other_needs = [_MIN_DIGITS[e] for e in entities if e in _MIN_DIGITS and e != "PHONE_NUMBER"]
+        self.min_non_phone_digits = min(other_needs) if other_needs else 10**9
 
     def candidates(self, text: str) -> list[tuple[int, int]]:
         """Spans that may be (part of) an entity, unsorted."""
@@ -74,8 +108,11 @@ class Prescreen:
             spans.extend(m.span() for m in pattern.finditer(text))
         if self.min_digits is not None:
             for m in DIGIT_RUN.finditer(text):
-                # Counting digits is only needed for runs long enough to possibly qualify.
-                if m.end() - m.start() >= self.min_digits and sum(c.isdigit() for c in m.group()) >= self.min_digits:
+                run = m.group()
+                if len(run) < self.min_digits:  # cheap length test before counting digits
+                    continue
+                n = digits_in(run)
+                if n >= self.min_digits and (n >= self.min_non_phone_digits or phone_candidate(run)):
                     spans.append(m.span())
         return spans
 
