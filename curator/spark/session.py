@@ -21,21 +21,34 @@ def running_under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def _submitted_master() -> str:
+    """The master spark-submit was given (its JVM is already up when we run under it)."""
+    if not running_under_spark_submit():
+        return "local"
+    from pyspark import SparkConf
+
+    return SparkConf().get("spark.master", "local")
+
+
 def get_session(spec: SparkSpec | None = None, master: str | None = None):
     from pyspark.sql import SparkSession
 
     spec = spec or SparkSpec()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Executors must run this interpreter (the virtual environment), not whatever `python3` is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
     builder = SparkSession.builder.appName(spec.app_name)
-    if master or not running_under_spark_submit():
-        builder = builder.master(master or spec.master)
+    effective_master = master or (None if running_under_spark_submit() else spec.master)
+    if effective_master:
+        builder = builder.master(effective_master)
+    is_local = (effective_master or _submitted_master()).startswith("local")
+    # Loopback only when everything runs here; on a cluster, executors elsewhere must reach the driver.
+    loopback = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"} if is_local else {}
+    if is_local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     defaults = {
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
+        **loopback,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "true",
         "spark.sql.shuffle.partitions": "8",
@@ -45,7 +58,14 @@ def get_session(spec: SparkSpec | None = None, master: str | None = None):
         "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile=file:{LOG4J_CONFIG}",
         "spark.executor.extraJavaOptions": f"-Dlog4j.configurationFile=file:{LOG4J_CONFIG}",
     }
-    for key, value in {**defaults, **{k: str(v) for k, v in spec.conf.items()}}.items():
+    settings = {**defaults, **{k: str(v) for k, v in spec.conf.items()}}
+    if running_under_spark_submit():
+        # What the spark-submit command line set wins over the spec and our defaults.
+        from pyspark import SparkConf
+
+        submitted = SparkConf()
+        settings = {k: v for k, v in settings.items() if not submitted.contains(k)}
+    for key, value in settings.items():
         builder = builder.config(key, value if not isinstance(value, bool) else str(value).lower())
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
