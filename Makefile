@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[all,dev]"
+	$(PIP) install --quiet -e ".[all,dev,airflow]"
 	touch $@
 
 setup: $(VENV)/.installed
