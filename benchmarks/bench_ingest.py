@@ -57,7 +57,8 @@ def _chunks(text: str, size: int = DOC_CHARS) -> list[str]:
 
 def base_documents() -> list[dict]:
     docs = []
-    for name, path in (("sotu", DATA / "stdlib-sotu" / "sotu.jsonl"), ("moby", DATA / "stdlib-moby-dick" / "moby_dick.jsonl")):
+    books = (("sotu", DATA / "stdlib-sotu" / "sotu.jsonl"), ("moby", DATA / "stdlib-moby-dick" / "moby_dick.jsonl"))
+    for name, path in books:
         with open(path, encoding="utf-8") as f:
             for n, line in enumerate(f):
                 record = json.loads(line)
@@ -228,7 +229,7 @@ def main() -> None:
     for name, docs, seconds, cpu in rows:
         cpu_cols = f"{cpu:>8.1f}{mb / cpu:>10.2f}" if cpu else f"{'-':>8}{'-':>10}"
         print(f"{name:<40}{docs:>8}{seconds:>8.1f}{docs / seconds:>8.0f}{mb / seconds:>7.2f}{cpu_cols}")
-    print(f"\ncurator ingest rejected: {ingest['rejected'] or 'none'}; langid rejected: {langid['rejected'] or 'none'}")
+    print(f"\ncurator rejected: ingest {ingest['rejected'] or 'none'}; langid {langid['rejected'] or 'none'}")
     print(f"end-to-end wall-clock ratio curator/plain: {plain['total_seconds'] / ours['total_seconds']:.2f}x; "
           f"CPU-seconds ratio plain/curator: {plain['cpu_seconds'] / sum(ours['cpu'].values()):.2f}x "
           f"(curator also writes kept+rejected Parquet, checks ids and counts from the written data)")

@@ -121,7 +121,8 @@ def main() -> None:
           f"({'all' if args.all else f'first {args.per_language}'} per language)\n")
     print(f"{'lang':<6}{'n':>6}{'ours lid.176':>14}{'ours (67 only)':>16}{'lingua':>10}")
     for lang in codes:
-        print(f"{lang:<6}{len(data[lang]):>6}{acc_ours[lang]:>14.3f}{acc_restricted[lang]:>16.3f}{acc_lingua[lang]:>10.3f}")
+        print(f"{lang:<6}{len(data[lang]):>6}{acc_ours[lang]:>14.3f}{acc_restricted[lang]:>16.3f}"
+              f"{acc_lingua[lang]:>10.3f}")
 
     def macro(acc):
         return sum(acc.values()) / len(acc)

@@ -123,9 +123,19 @@ class BatchStage(Stage):
         stage = self  # pickled by config only
 
         def run(batches):
-            yield from stage.process_batches(batches)
+            yield from worker_stage(stage).process_batches(batches)
 
         return Annotated(df.mapInArrow(run, spark_schema(schema)))
+
+
+# Spark unpickles a task's function afresh for every task, so a stage object lives for one task only; this
+# per-process cache keeps the first set-up instance per (class, config) so setup() runs once per Python worker.
+_WORKER_STAGES: dict[tuple[type, str], BatchStage] = {}
+
+
+def worker_stage(stage: BatchStage) -> BatchStage:
+    """The instance of ``stage``'s class and config already set up in this process, or ``stage`` itself."""
+    return _WORKER_STAGES.setdefault((type(stage), stage.config.model_dump_json()), stage)
 
 
 def arrow_schema_of(df: "DataFrame") -> pa.Schema:

@@ -74,7 +74,7 @@ def test_stage_keeps_listed_languages_and_rejects_the_rest():
     kept, rejected = run_batch_stage(stage, rows)
     assert [(r["id"], r["lang"]) for r in kept] == [("en", "en"), ("de", "de")]
     assert all(r["lang_score"] > 0.65 for r in kept)
-    assert {r["id"]: r["reason"] for r in rejected} == {lang: "lid_wrong_language" for lang in ("fr", "it", "pl", "ko")}
+    assert {r["id"]: r["reason"] for r in rejected} == dict.fromkeys(("fr", "it", "pl", "ko"), "lid_wrong_language")
     assert next(r for r in rejected if r["id"] == "fr")["reason_detail"].startswith("fr (")
 
 
@@ -121,3 +121,19 @@ def test_stage_pickles_without_the_model():
     assert len(payload) < 2_000  # the ~900 KB model never travels to executors
     clone = pickle.loads(payload)
     assert clone.config == stage.config and not hasattr(clone, "model")
+
+
+def test_each_worker_process_sets_up_a_stage_once():
+    import pickle
+
+    from curator.stage import worker_stage
+
+    # Spark unpickles the stage for every task; all tasks of one worker must share the first loaded model.
+    payload = pickle.dumps(LangIdStage(LangIdConfig(languages=["en"], min_score=0.42)))
+    first, second = pickle.loads(payload), pickle.loads(payload)
+    assert first is not second
+    assert worker_stage(first) is worker_stage(second) is first
+    worker_stage(first)._ensure_setup()
+    assert worker_stage(second).model is first.model
+    other_config = pickle.loads(pickle.dumps(LangIdStage(LangIdConfig(languages=["de"], min_score=0.42))))
+    assert worker_stage(other_config) is other_config
