@@ -101,7 +101,9 @@ def _ip(fake, rng: random.Random) -> str:
 
 def make_value(entity: str, fake, region: str, rng: random.Random) -> str | None:
     if entity == "EMAIL_ADDRESS":
-        return fake.email() if rng.random() < 0.6 else fake.free_email() if rng.random() < 0.5 else fake.company_email()
+        if rng.random() < 0.6:
+            return fake.email()
+        return fake.free_email() if rng.random() < 0.5 else fake.company_email()
     if entity == "PHONE_NUMBER":
         return _phone(fake, region, rng)
     if entity == "IP_ADDRESS":
@@ -249,7 +251,9 @@ def main(argv=None) -> None:
     web_mb = sum(len(t.encode()) for t in web) / 1e6
     print(f"web set: {len(web)} trafilatura pages (real WET-like text, unlabelled), {web_mb:.2f} MB\n")
 
-    systems = {"curator pii": ours(True), "curator pii, no pre-screen": ours(False), "plain presidio": plain_presidio()}
+    systems = {
+        "curator pii": ours(True), "curator pii, no pre-screen": ours(False), "plain presidio": plain_presidio(),
+    }
     for system in systems.values():  # warm-up: tldextract loads its snapshot on first use
         (run_plain if isinstance(system, tuple) else run_ours)(system, ["warm up a@example.com 10.0.0.1"])
 

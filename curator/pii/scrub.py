@@ -94,7 +94,8 @@ class PiiScrubber:
         self.operators = {
             e: OperatorConfig("replace", {"new_value": placeholder_for(e, placeholders)}) for e in self.entities
         }
-        self.prescreen = Prescreen(self.entities, context_chars) if prescreen and can_prescreen(self.entities) else None
+        use_prescreen = prescreen and can_prescreen(self.entities)
+        self.prescreen = Prescreen(self.entities, context_chars) if use_prescreen else None
 
     def segments(self, text: str) -> list[tuple[int, int]]:
         """The ``(start, end)`` spans of ``text`` the analyzer will see."""
@@ -142,7 +143,8 @@ class PiiScrubber:
                 text=text, analyzer_results=kept, operators=self.operators, merge_entities_with_spaces=False
             )
             counts = Counter(r.entity_type for r in kept)
-            out.append(ScrubResult(anonymized.text, dict(counts), tuple((r.start, r.end, r.entity_type) for r in kept)))
+            spans = tuple((r.start, r.end, r.entity_type) for r in kept)
+            out.append(ScrubResult(anonymized.text, dict(counts), spans))
         return out
 
     def scrub(self, text: str) -> ScrubResult:
