@@ -199,13 +199,24 @@ class MinHashParams:
 
 
 class MinHasher:
-    """Computes datasketch MinHash signatures and band keys for texts; build once per worker, then reuse."""
+    """Computes datasketch MinHash signatures and band keys for texts; build once per worker, then reuse.
+
+    The permutations come from a ``datasketch.MinHash(num_perm, seed, scheme="affine32")`` template, and
+    :meth:`signature` applies datasketch's own affine32 update (``fmix32`` of each input hash, then ``a*h+b`` in
+    uint32, then the minimum) in one numpy expression: bit-identical to ``MinHash.update_batch`` (tested against
+    it) without its per-call list conversion, which was half the signature time.
+    """
 
     def __init__(self, params: MinHashParams):
         from datasketch import MinHash
+        from datasketch.minhash import _fmix
 
         self.params = params
         self._template = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=SCHEME, hashfunc=_identity)
+        a, b = self._template.permutations
+        self._a = a.astype(np.uint32).reshape(1, -1)
+        self._b = b.astype(np.uint32).reshape(1, -1)
+        self._fmix = _fmix
         self._tokens = TokenHasher()
 
     def shingles(self, text: str | None) -> np.ndarray:
@@ -215,6 +226,11 @@ class MinHasher:
         """uint32 signature of ``num_perm`` values, or ``None`` for an empty shingle set."""
         if len(shingles) == 0:
             return None
+        mixed = self._fmix(shingles.astype(np.uint32).reshape(-1, 1), 32)
+        return (mixed * self._a + self._b).min(axis=0)  # uint32 wraparound is the intended mod 2**32
+
+    def datasketch_signature(self, shingles: np.ndarray) -> np.ndarray:
+        """The same signature through datasketch's public API (the reference the fast path is tested against)."""
         sketch = self._template.copy()
         sketch.update_batch(shingles.tolist())
         return sketch.hashvalues

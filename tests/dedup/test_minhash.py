@@ -68,6 +68,10 @@ def test_signature_is_datasketch_minhash_with_the_pinned_scheme():
         reference.update(value)
     assert np.array_equal(hasher.signature(shingles), reference.hashvalues)
     assert hasher.signature(np.empty(0, dtype=np.uint32)) is None
+    rng = random.Random(1)
+    for n in (1, 7, 500):
+        values = np.unique(np.array([rng.getrandbits(32) for _ in range(n)], dtype=np.uint32))
+        assert np.array_equal(hasher.signature(values), hasher.datasketch_signature(values))
 
 
 def test_fingerprints_agree_across_processes_and_hash_seeds():
