@@ -22,6 +22,7 @@ import json
 import os
 import random
 import shutil
+import struct
 import sys
 import tempfile
 import time
@@ -248,7 +249,6 @@ def run_datatrove(docs, workdir: Path, buckets: int, hashes: int, workers: int =
     seconds = time.perf_counter() - started
     # Group labels: (rank, cluster id) from the cluster files; documents without one are alone.
     labels_by_id = {}
-    import struct
     for rank, shard in enumerate(shards):
         path = base / "remove" / f"{rank:06d}.clusters"
         raw = path.read_bytes() if path.exists() else b""

@@ -2,7 +2,8 @@
 
 Documents are generated inside Spark tasks (nothing is built on the driver) and written as parquet input. In every
 block of 10 consecutive ids, ids 0-7 are unrelated random-word documents, id 8 is an exact copy of id 0 after
-normalisation (upper case, extra punctuation) and id 9 is a near copy of id 1 (one word replaced: 5-gram Jaccard 0.87-0.93).
+normalisation (upper case, extra punctuation) and id 9 is a near copy of id 1 (one word replaced: 5-gram Jaccard
+0.87-0.93).
 Expected: N/10 exact duplicates and N/10 MinHash duplicates. Measure it with:
 
     /usr/bin/time -v .venv/bin/python benchmarks/scale_dedup.py --docs 1000000 --workdir /tmp/scale_dedup

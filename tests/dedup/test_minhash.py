@@ -161,3 +161,14 @@ def test_config_validation():
                 {"verify": "maybe"}, {"shingle": 5}):
         with pytest.raises(ValueError):
             DedupConfig(**bad)
+
+
+def test_survivor_rule_selection():
+    from curator.dedup.stage import DedupStage
+
+    columns = ["id", "text", "quality_score"]
+    assert DedupStage(DedupConfig()).survivor_quality_column(columns) == "quality_score"
+    assert DedupStage(DedupConfig()).survivor_quality_column(["id", "text"]) is None
+    assert DedupStage(DedupConfig(survivor="smallest_id")).survivor_quality_column(columns) is None
+    with pytest.raises(ValueError, match="quality_score"):
+        DedupStage(DedupConfig(survivor="highest_quality")).survivor_quality_column(["id", "text"])
