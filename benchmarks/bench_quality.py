@@ -42,7 +42,10 @@ def load_documents(limit: int | None) -> list[tuple[str, str]]:
             row = json.loads(line)
             docs.append((f"mail/{row['group']}/{row['id']}", row["text"]))
     docs = [(i, t) for i, t in docs if t and t.strip()]
-    return docs[:limit] if limit else docs
+    if limit and limit < len(docs):
+        step = len(docs) / limit  # evenly spread, so web pages, ham and spam are all represented
+        docs = [docs[int(i * step)] for i in range(limit)]
+    return docs
 
 
 FAMILIES = {
@@ -179,7 +182,7 @@ def time_stage(docs) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N documents")
+    parser.add_argument("--limit", type=int, default=None, help="use N documents spread evenly over the set")
     args = parser.parse_args()
     docs = load_documents(args.limit)
     dt = datatrove_filters()
