@@ -15,7 +15,8 @@ def test_quality_train_command(tmp_path, capsys):
     with labelled.open("w") as f:
         for s in range(50):
             f.write(json.dumps({"body": prose(lines=3, seed=s), "kind": "article"}) + "\n")
-            f.write(json.dumps({"body": f"WIN cash now {s}!!! click free pills offer $$$ " * 4, "kind": "spam"}) + "\n")
+            spam = f"WIN cash now {s}!!! click free pills offer $$$ " * 4
+            f.write(json.dumps({"body": spam, "kind": "spam"}) + "\n")
             f.write(json.dumps({"body": "ignored row", "kind": "other"}) + "\n")
     out = tmp_path / "model.ftz"
     main(["quality", "train", "-o", str(out), "--labelled", f"{labelled}::body", "--label-column", "kind",

@@ -39,11 +39,13 @@ def long_words_prose() -> str:
 GOPHER_QUALITY_CASES = {
     "gopher_short_doc": "The painter and the farmer walked with their students to the harbor.",
     "gopher_long_doc": (BASE + "\n") * 420,
-    "gopher_short_mean_word": "\n".join("I am to be at the zoo by six of it so we go on up to do it." for _ in range(6)),
+    "gopher_short_mean_word": "\n".join(
+        "I am to be at the zoo by six of it so we go on up to do it." for _ in range(6)),
     "gopher_long_mean_word": long_words_prose(),
     "gopher_too_many_hashes": BASE + "\n" + " ".join(f"x#y{i}" for i in range(40)),
     "gopher_too_many_ellipsis": "\n".join(
-        "We walked slowly to the river ...... and we watched the boats sailing home ...... with the children that evening." for _ in range(8)),
+        "We walked slowly to the river ...... and we watched the boats sailing home ...... "
+        "with the children that evening." for _ in range(8)),
     "gopher_too_many_bullet_lines": "\n".join(f"- the {w} of the garden with a quiet bridge and candle {i}"
                                               for i, w in enumerate(["river"] * 12)),
     "gopher_too_many_ellipsis_lines": "\n".join(
@@ -110,7 +112,8 @@ def test_gopher_duplicate_ngram(n):
     rng_text = prose(lines=20, seed=7)
     repeated = " ".join(f"w{i}" for i in range(n))
     text = rng_text + "\n" + " and ".join([repeated] * 40)
-    config = GopherRepetitionConfig(max_top_ngram_char_frac={}, max_dup_ngram_char_frac={n: GR.max_dup_ngram_char_frac[n]})
+    config = GopherRepetitionConfig(max_top_ngram_char_frac={},
+                                    max_dup_ngram_char_frac={n: GR.max_dup_ngram_char_frac[n]})
     assert failures(text, config) == [f"gopher_dup_{n}_gram"]
 
 
@@ -132,7 +135,8 @@ def test_c4_reasons(reason):
 
 
 def test_c4_line_cleaning_rewrites_text():
-    text = BASE + "\nMenu\nPlease enable JavaScript to view the comments.\nRead our privacy policy today.\nA cite[1] here is fine."
+    text = (BASE + "\nMenu\nPlease enable JavaScript to view the comments.\nRead our privacy policy today."
+            "\nA cite[1] here is fine.")
     result = evaluate(TextView(text), C4)
     assert result.reason is None
     assert result.text == BASE + "\nA cite here is fine."

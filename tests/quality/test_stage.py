@@ -73,7 +73,8 @@ def test_keep_signals_adds_columns_and_same_decision():
 
 
 def test_languages_without_word_spaces_skip_word_rules_not_rejected():
-    chinese = "\n".join("今天天气很好，我们一起去公园散步，看到了很多美丽的花朵和树木。" + str(i) for i in range(8))
+    sentence = "今天天气很好，我们一起去公园散步，看到了很多美丽的花朵和树木。"
+    chinese = "\n".join(sentence + str(i) for i in range(8))
     stage = QualityStage(QualityConfig())
     kept, rejected = run_batch_stage(stage, rows(chinese, lang="zh"))
     assert rejected == [] and kept[0]["quality_skipped"] == "gopher_repetition,gopher_quality,c4,fineweb"
