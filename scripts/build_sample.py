@@ -111,7 +111,8 @@ def iban_de(rng: random.Random) -> str:
     return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 
 
-def pii_documents(rng: random.Random) -> list[dict]:
+def pii_documents(rng: random.Random, filler: list[str]) -> list[dict]:
+    """Synthetic personal data inside real prose, long enough to pass the quality rules like real pages do."""
     docs = []
     templates = [
         "Dear {name},\n\nThank you for your order. If you have questions about your invoice, write to {email} "
@@ -139,7 +140,9 @@ def pii_documents(rng: random.Random) -> list[dict]:
             "iban": iban_de(rng),
             "ssn": f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
         }
-        docs.append({"id": f"gen-pii-{i}", "text": templates[i % len(templates)].format(**values),
+        prose = "\n\n".join(rng.sample(filler, 2))
+        text = templates[i % len(templates)].format(**values)
+        docs.append({"id": f"gen-pii-{i}", "text": f"{prose}\n\n{text}" if i % 2 else f"{text}\n\n{prose}",
                      "origin": "generated-pii"})
     return docs
 
@@ -208,7 +211,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(20261126)
     base = real_documents(Path(args.shared), rng)
-    docs = base + duplicate_documents(base, rng) + pii_documents(rng) + boilerplate_documents(rng)
+    filler = [p for d in base if d["origin"] == "sotu" for p in d["text"].split("\n\n") if len(p.split()) > 50]
+    docs = base + duplicate_documents(base, rng) + pii_documents(rng, filler) + boilerplate_documents(rng)
     rng.shuffle(docs)
     lines = [json.dumps(d, ensure_ascii=False).encode() + b"\n" for d in docs]
     # A handful of records without ids show generated, stable ids.
