@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import random
 import re
 import tempfile
@@ -18,6 +19,10 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from curator.errors import CuratorError
+
+
+log = logging.getLogger(__name__)
+NAN_RETRIES = 3
 
 
 _PUNCT = re.compile(r"([^\w\s])")
@@ -291,12 +296,24 @@ def train_classifier(inputs: Sequence[InputSpec], output: str | Path, params: Tr
         train_file = Path(tmp) / "train.txt"
         train_file.write_text("".join(f"__label__{label} {text}\n" for label, text in train), encoding="utf-8")
         fasttext.FastText.eprint = lambda *args, **kwargs: None
-        model = fasttext.train_supervised(
-            input=str(train_file), epoch=params.epoch, lr=params.lr, dim=params.dim, wordNgrams=params.word_ngrams,
-            minCount=params.min_count, bucket=params.bucket, seed=params.seed, thread=threads, verbose=0)
-        if params.quantize:
-            model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=params.cutoff, epoch=params.epoch,
-                           lr=params.lr, thread=threads, verbose=0)
+        lr = params.lr
+        for attempt in range(NAN_RETRIES + 1):
+            try:
+                model = fasttext.train_supervised(
+                    input=str(train_file), epoch=params.epoch, lr=lr, dim=params.dim,
+                    wordNgrams=params.word_ngrams, minCount=params.min_count, bucket=params.bucket, seed=params.seed,
+                    thread=threads, verbose=0)
+                if params.quantize:
+                    model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=params.cutoff,
+                                   epoch=params.epoch, lr=lr, thread=threads, verbose=0)
+                break
+            except RuntimeError as e:
+                # fastText's SGD occasionally diverges on small or very uniform data ("Encountered NaN");
+                # a smaller learning rate converges. Give up with a clear error after a few halvings.
+                if "NaN" not in str(e) or attempt == NAN_RETRIES:
+                    raise CuratorError(f"fastText training diverged (lr {lr:g}): {e}; try a smaller --lr") from None
+                log.warning("fastText training diverged at lr %g; retrying at lr %g", lr, lr / 2)
+                lr /= 2
         model.save_model(str(output))
     metrics = evaluate_model(model, heldout, params.positive_label)
     count = lambda xs: {params.positive_label: sum(1 for l, _ in xs if l == params.positive_label),  # noqa: E731
