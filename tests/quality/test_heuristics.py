@@ -174,3 +174,9 @@ def test_switched_off_rules_never_fire():
     assert "gopher_short_doc" not in failures(GOPHER_QUALITY_CASES["gopher_short_doc"], config)
     assert failures("", GopherQualityConfig()) == ["gopher_short_doc"]
     assert failures("", FW) == [] and failures("", GR) == []
+
+
+def test_long_punctuation_runs_split_in_linear_time():
+    # two join alternatives can match the same character; without possessive quantifiers this input backtracks
+    # exponentially and never returns
+    assert split_words("a" + "=" * 5000 + " x") == ["a"] + ["="] * 5000 + ["x"]
