@@ -42,11 +42,11 @@ WORD_SPLIT_RE = re.compile(
     r"(?:(?:https?|ftp)://|mailto:)[^\s<>\"]+?(?=[.,;:!?)\]'\">]*(?:\s|$))"  # URL, trailing punctuation split off
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail address
     r"|www\.[^\s<>\"]+?(?=[.,;:!?)\]'\"]*(?:\s|$))"
-    r"|(?:[A-Za-z]\.){2,}"  # e.g.  U.S.  p.m.
+    r"|(?:[A-Za-z]\.){2,}|[A-Z]\.(?=\s|$)"  # e.g.  U.S.  p.m.  initials: Howard L. Berman
     rf"|(?:{_ABBREVIATIONS})\.(?=\s|$)"
     # Possessive quantifiers: joining characters are never word characters, so there is one way to match, and
     # runs like "=====" cannot make the alternatives (two may match the same character) backtrack exponentially.
-    rf"|(?:(?<!\S)[-+](?=\d)|(?<!\S)\.(?=[^\W_]))?[^\W_]++(?:{_JOIN}++[^\W_]++)*+"  # words, -0400, .profile
+    rf"|(?:(?<!\S)[-+](?=\d)|(?<![^\W_])\.(?=[^\W_]))?[^\W_]++(?:{_JOIN}++[^\W_]++)*+"  # words, -0400, .profile
     r"|['\u2019][^\W_]+"  # clitics: 's 're and the tail of don't
     r"|\.{2,}|-{2,}|~{2,}|/{2,}|\|{2,}|\\{2,}|'{2,}"  # runs that stay one token
     r"|[^\w\s]|_"  # any other symbol, one per token
