@@ -7,10 +7,12 @@ it was trained on. Models are fastText supervised models with labels ``__label__
 
 from __future__ import annotations
 
+import concurrent.futures
 import gzip
 import hashlib
 import json
 import logging
+import multiprocessing
 import random
 import re
 import tempfile
@@ -282,11 +284,35 @@ def evaluate_model(model, examples: Sequence[tuple[str, str]], positive_label: s
             "n": len(truth), "n_positive": sum(truth)}
 
 
+def _fit_fasttext(train_file: str, output: str, params: TrainParams, threads: int) -> float:
+    """Train (and quantise) a fastText supervised model; return the learning rate that converged."""
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *args, **kwargs: None
+    lr = params.lr
+    for attempt in range(NAN_RETRIES + 1):
+        try:
+            model = fasttext.train_supervised(
+                input=train_file, epoch=params.epoch, lr=lr, dim=params.dim, wordNgrams=params.word_ngrams,
+                minCount=params.min_count, bucket=params.bucket, seed=params.seed, thread=threads, verbose=0)
+            if params.quantize:
+                model.quantize(input=train_file, qnorm=True, retrain=True, cutoff=params.cutoff, epoch=params.epoch,
+                               lr=lr, thread=threads, verbose=0)
+            model.save_model(output)
+            return lr
+        except RuntimeError as e:
+            # fastText's SGD occasionally diverges on small or very uniform data ("Encountered NaN"); a smaller
+            # learning rate converges. Give up with a clear error after a few halvings.
+            if "NaN" not in str(e) or attempt == NAN_RETRIES:
+                raise CuratorError(f"fastText training diverged (lr {lr:g}): {e}; try a smaller --lr") from None
+            log.warning("fastText training diverged at lr %g; retrying at lr %g", lr, lr / 2)
+            lr /= 2
+    raise AssertionError("unreachable")
+
+
 def train_classifier(inputs: Sequence[InputSpec], output: str | Path, params: TrainParams | None = None,
                      threads: int = 2) -> TrainReport:
     """Train, evaluate on the held-out split, optionally quantize, save ``output`` and ``output``.json."""
-    import fasttext
-
     params = params or TrainParams()
     train, heldout, summaries = collect_examples(inputs, params)
     random.Random(params.seed).shuffle(train)
@@ -295,26 +321,12 @@ def train_classifier(inputs: Sequence[InputSpec], output: str | Path, params: Tr
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.txt"
         train_file.write_text("".join(f"__label__{label} {text}\n" for label, text in train), encoding="utf-8")
-        fasttext.FastText.eprint = lambda *args, **kwargs: None
-        lr = params.lr
-        for attempt in range(NAN_RETRIES + 1):
-            try:
-                model = fasttext.train_supervised(
-                    input=str(train_file), epoch=params.epoch, lr=lr, dim=params.dim,
-                    wordNgrams=params.word_ngrams, minCount=params.min_count, bucket=params.bucket, seed=params.seed,
-                    thread=threads, verbose=0)
-                if params.quantize:
-                    model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=params.cutoff,
-                                   epoch=params.epoch, lr=lr, thread=threads, verbose=0)
-                break
-            except RuntimeError as e:
-                # fastText's SGD occasionally diverges on small or very uniform data ("Encountered NaN");
-                # a smaller learning rate converges. Give up with a clear error after a few halvings.
-                if "NaN" not in str(e) or attempt == NAN_RETRIES:
-                    raise CuratorError(f"fastText training diverged (lr {lr:g}): {e}; try a smaller --lr") from None
-                log.warning("fastText training diverged at lr %g; retrying at lr %g", lr, lr / 2)
-                lr /= 2
-        model.save_model(str(output))
+        # The fit runs in a fresh interpreter: in a process that has loaded other native libraries (presidio's
+        # stack in the same test session, for one) fastText's SGD was seen to produce NaN at every learning rate.
+        spawn = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            pool.submit(_fit_fasttext, str(train_file), str(output), params, threads).result()
+    model = load_model(output)
     metrics = evaluate_model(model, heldout, params.positive_label)
     count = lambda xs: {params.positive_label: sum(1 for l, _ in xs if l == params.positive_label),  # noqa: E731
                         params.negative_label: sum(1 for l, _ in xs if l != params.positive_label)}
