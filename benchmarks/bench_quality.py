@@ -98,28 +98,23 @@ class SpacyWordsView(TextView):
 def explain(name: str, family, doc_id: str, text: str, theirs: str | None) -> str:
     """Why our decision differs from datatrove's on one document."""
     if name.startswith("c4"):
-        # C4 counts sentences with spaCy's sentencizer; substitute its count line by line.
+        # C4 counts sentences per kept line with spaCy's sentencizer: substitute it for our token-based count.
         from datatrove.utils.text import split_into_sentences
 
         import curator.quality.heuristics as h
 
-        original = h.count_sentences
-        h.count_sentences = _spacy_sentence_counter(split_into_sentences)
+        saved = h.split_words, h.count_sentences
+        h.split_words = lambda line: line
+        h.count_sentences = lambda line: len(split_into_sentences(line)) if line else 0
         try:
             again = evaluate(TextView(text), family).reason
         finally:
-            h.count_sentences = original
+            h.split_words, h.count_sentences = saved
     else:
         again = evaluate(SpacyWordsView(text), family).reason
     if (again is None) == (theirs is None):
         return "tokenization"
     return f"other (ours with spaCy words: {again}, datatrove: {theirs})"
-
-
-def _spacy_sentence_counter(split_into_sentences):
-    def count(tokens):
-        return len(split_into_sentences(" ".join(tokens))) if tokens else 0
-    return count
 
 
 def agreement(docs, dt_filters) -> dict:
