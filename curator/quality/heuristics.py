@@ -59,9 +59,12 @@ def split_words(text: str) -> list[str]:
     return WORD_SPLIT_RE.findall(text)
 
 
+_HAS_ALNUM = re.compile(r"[^\W_]").search
+
+
 def is_symbol_token(token: str) -> bool:
-    """True for tokens made only of punctuation or symbols (word tokens always end in a letter or digit)."""
-    return not token[-1].isalnum()
+    """True for tokens made only of punctuation or symbols (our word tokens end in a letter or digit: fast path)."""
+    return not (token[-1].isalnum() or _HAS_ALNUM(token))
 
 
 # Unicode sentence terminators most often seen in web text (Latin, CJK, Arabic, Devanagari, Armenian, Ethiopic...).
