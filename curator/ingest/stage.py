@@ -37,7 +37,7 @@ class IngestStage(Stage):
         from pyspark.sql import functions as F
 
         from curator.document import spark_schema
-        from curator.io.readers import ReadOptions, expand_paths, read_file
+        from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
 
         spec = ctx.input_spec
         files = expand_paths(spec.paths)
@@ -54,15 +54,10 @@ class IngestStage(Stage):
         def read(batches):
             for batch in batches:
                 for index, path, rel in zip(*(batch.column(c).to_pylist() for c in ("file_index", "path", "rel"))):
-                    rows = []
-                    for n, row in enumerate(read_file(path, rel, options, fmt)):
-                        row[_ORDINAL] = (index << 40) + n  # global input order: file, then record
-                        rows.append(row)
-                        if len(rows) == 2000:
-                            yield pa.RecordBatch.from_pylist(rows, schema=schema)
-                            rows = []
-                    if rows:
-                        yield pa.RecordBatch.from_pylist(rows, schema=schema)
+                    rows = read_file(path, rel, options, fmt)
+                    # global input order: file, then record
+                    ordered = ({**row, _ORDINAL: (index << 40) + n} for n, row in enumerate(rows))
+                    yield from record_batches(ordered, schema)
 
         frame = file_table.mapInArrow(read, spark_schema(schema))
         if self.config.reject_duplicate_ids:

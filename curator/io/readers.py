@@ -17,7 +17,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from curator.errors import CuratorError
 
@@ -298,3 +298,17 @@ def _rejection(relative_name: str, ordinal: int, line: bytes, options: ReadOptio
         "reason": reason,
         "reason_detail": detail,
     }
+
+
+def record_batches(rows: Iterable[dict[str, Any]], schema, batch_size: int = 2000) -> Iterator[Any]:
+    """Group row dicts into Arrow record batches of at most ``batch_size`` rows (what Spark's mapInArrow yields)."""
+    import pyarrow as pa
+
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == batch_size:
+            yield pa.RecordBatch.from_pylist(chunk, schema=schema)
+            chunk = []
+    if chunk:
+        yield pa.RecordBatch.from_pylist(chunk, schema=schema)

@@ -278,7 +278,7 @@ def _is_parquet(path: str) -> bool:
 def _read_documents(spark: "SparkSession", paths: list[str]) -> "DataFrame":
     """JSONL and mixed inputs through ``curator.io.readers``; unreadable records keep their id with a null text."""
     from curator.document import DOCUMENT_FIELDS, spark_schema
-    from curator.io.readers import ReadOptions, expand_paths, read_file
+    from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
 
     files = expand_paths(paths)
     schema = pa.schema(DOCUMENT_FIELDS)
@@ -289,17 +289,10 @@ def _read_documents(spark: "SparkSession", paths: list[str]) -> "DataFrame":
     def read(batches):
         for batch in batches:
             for path, rel in zip(batch.column("path").to_pylist(), batch.column("rel").to_pylist()):
-                rows = []
-                for row in read_file(path, rel, ReadOptions()):
-                    document = {n: row.get(n) for n in names}
-                    if row.get("reason") is not None:
-                        document["text"] = None  # an unreadable record is kept as a tokenize_missing_text rejection
-                    rows.append(document)
-                    if len(rows) == 2000:
-                        yield pa.RecordBatch.from_pylist(rows, schema=schema)
-                        rows = []
-                if rows:
-                    yield pa.RecordBatch.from_pylist(rows, schema=schema)
+                # An unreadable record keeps a null text: it becomes a tokenize_missing_text rejection.
+                documents = ({n: (row.get(n) if n != "text" or row.get("reason") is None else None) for n in names}
+                             for row in read_file(path, rel, ReadOptions()))
+                yield from record_batches(documents, schema)
 
     return table.mapInArrow(read, spark_schema(schema))
 
