@@ -7,7 +7,7 @@ rejected as ``duplicate_id`` (first occurrence wins) so that ids stay unique dow
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -17,8 +17,8 @@ from curator.stage import Annotated, Stage, StageConfig, StageContext
 
 
 INGEST_REASONS = (
-    "malformed_json", "invalid_utf8", "missing_text", "non_string_text", "empty_text", "truncated_input",
-    "duplicate_id",
+    "malformed_json", "invalid_utf8", "invalid_unicode", "missing_text", "non_string_text", "empty_text",
+    "truncated_input", "corrupt_file", "duplicate_id",
 )
 _ORDINAL = "_ingest_ordinal"
 
@@ -31,16 +31,18 @@ class IngestConfig(StageConfig):
 class IngestStage(Stage):
     name = "ingest"
     Config = IngestConfig
+    reasons: ClassVar[tuple[str, ...]] = INGEST_REASONS
 
     def annotate(self, df, ctx: StageContext) -> Annotated:
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         from curator.document import spark_schema
-        from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
+        from curator.io.readers import ReadOptions, check_formats, expand_paths, read_file, record_batches
 
         spec = ctx.input_spec
         files = expand_paths(spec.paths)
+        check_formats(files, spec.format)  # on the driver: a misnamed file is one clear error, not a failed job
         options = ReadOptions(
             text_field=spec.text_field, id_field=spec.id_field, url_field=spec.url_field, source=spec.source,
             normalization=None if self.config.normalization == "none" else self.config.normalization,

@@ -1,8 +1,11 @@
 """Readers for JSONL, JSONL.zst (and .gz) and Parquet inputs, as pure Python over one file.
 
 Every physical record becomes exactly one row: a document, or a rejection with a reason (``malformed_json``,
-``invalid_utf8``, ``missing_text``, ``non_string_text``, ``empty_text``, ``truncated_input``). Nothing is skipped
-silently, so the run ledger can account for every input record.
+``invalid_utf8``, ``invalid_unicode``, ``missing_text``, ``non_string_text``, ``empty_text``, ``truncated_input``,
+``corrupt_file``). Nothing is skipped silently, so the run ledger can account for every input record.
+
+A file whose content is not the format its name claims (binary junk named ``.jsonl``, a WARC named ``.gz``) is a
+user error raised on the driver by :func:`check_formats`, not thousands of rejections.
 """
 
 from __future__ import annotations
@@ -23,7 +26,22 @@ from curator.errors import CuratorError
 
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample.jsonl.zst"
-FORMAT_SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".zst": "jsonl.zst", ".gz": "jsonl.gz", ".parquet": "parquet"}
+# (name ending, format, read by a folder scan). Longest endings first. Folders often hold non-data files next to the
+# data (``dataset_info.json``, a README, a WARC), so a scan takes only unambiguous data endings; a file named
+# explicitly may use the looser ones.
+FORMAT_SUFFIXES: tuple[tuple[str, str, bool], ...] = (
+    (".jsonl.zst", "jsonl.zst", True),
+    (".jsonl.gz", "jsonl.gz", True),
+    (".jsonl", "jsonl", True),
+    (".ndjson", "jsonl", True),
+    (".parquet", "parquet", True),
+    (".json.zst", "jsonl.zst", False),
+    (".json.gz", "jsonl.gz", False),
+    (".json", "jsonl", False),
+    (".zst", "jsonl.zst", False),
+    (".gz", "jsonl.gz", False),
+)
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,8 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         else:
             raise CuratorError(f"input not found: {raw}")
         if not matches:
-            raise CuratorError(f"input {raw} matched no readable files (.jsonl, .jsonl.zst, .jsonl.gz, .parquet)")
+            raise CuratorError(f"input {raw} matched no readable files (a folder is scanned for "
+                               f"{', '.join(s for s, _, scanned in FORMAT_SUFFIXES if scanned)})")
         found.extend((os.path.abspath(m), os.path.relpath(m, root)) for m in sorted(matches))
     return found
 
@@ -68,17 +87,80 @@ def _data_files_below(folder: str) -> list[str]:
         # Hidden and underscore folders hold work in progress (Spark's _temporary, writers' temp files), not data.
         subdirs[:] = [d for d in subdirs if not d.startswith((".", "_"))]
         found.extend(os.path.join(directory, f) for f in files
-                     if not f.startswith((".", "_")) and detect_format(f, strict=False))
+                     if not f.startswith((".", "_")) and detect_format(f, strict=False, scanning=True))
     return found
 
 
-def detect_format(path: str, strict: bool = True) -> str | None:
-    for suffix, fmt in FORMAT_SUFFIXES.items():
-        if path.endswith(suffix):
+def detect_format(path: str, strict: bool = True, scanning: bool = False) -> str | None:
+    """The format a file name claims (``jsonl``, ``jsonl.zst``, ``jsonl.gz``, ``parquet``); the one place that maps
+    names to formats. ``scanning``: only the endings a folder scan picks up."""
+    lowered = path.lower()
+    for suffix, fmt, scanned in FORMAT_SUFFIXES:
+        if lowered.endswith(suffix) and (scanned or not scanning):
             return fmt
     if strict:
         raise CuratorError(f"cannot tell the format of {path}; use .jsonl, .jsonl.zst, .jsonl.gz or .parquet")
     return None
+
+
+_MAGIC = {"jsonl.gz": b"\x1f\x8b", "jsonl.zst": b"\x28\xb5\x2f\xfd"}
+_SNIFF_BYTES = 1 << 16
+_SNIFF_LINES = 8
+
+
+def check_format(path: str, fmt: str = "auto") -> None:
+    """Raise :class:`CuratorError` naming ``path`` when its first bytes are not the format its name claims.
+
+    Cheap (the first 64 KB), run on the driver before any task starts. Compressed files must start with their
+    magic number; a JSONL file must have at least one JSON object among its first lines unless it has a single line
+    (that one bad record is then a ``malformed_json`` rejection like any other). Parquet is not sniffed here: an
+    unreadable Parquet file becomes a ``corrupt_file`` rejection. Empty files pass (they hold no records).
+    """
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "parquet" or os.path.getsize(path) == 0:
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    magic = _MAGIC.get(fmt)
+    if magic is not None and not head.startswith(magic):
+        raise CuratorError(f"{path}: named as {fmt} but is not {fmt.split('.')[-1]}-compressed "
+                           f"(starts with {head[:8]!r}); rename it or move it out of the input")
+    if magic is not None:
+        try:
+            stream = io.BufferedReader(_open_lines(path, fmt), buffer_size=_SNIFF_BYTES)
+            head = stream.read(_SNIFF_BYTES)
+            stream.close()
+        except Exception:  # a cut or corrupt stream is reported per record as truncated_input
+            return
+    lines = [line for line in head.removeprefix(UTF8_BOM).split(b"\n")[:_SNIFF_LINES] if line.strip()]
+    if len(lines) < 2 and b"\x00" not in head:
+        return
+    if not any(_is_json_object(line) for line in lines):
+        raise CuratorError(f"{path}: named as {fmt} but its first lines are not JSON objects (is it a "
+                           f"{_guess_content(head)}?); fix the file, rename it, or move it out of the input")
+
+
+def _is_json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return False
+
+
+def _guess_content(head: bytes) -> str:
+    if head.startswith(b"WARC/"):
+        return "WARC file"
+    if head.lstrip().startswith((b"{", b"[")):
+        return "single JSON document rather than JSON Lines"
+    if b"\x00" in head:
+        return "binary file"
+    return "text file of another format"
+
+
+def check_formats(files: list[tuple[str, str]], fmt: str = "auto") -> None:
+    """:func:`check_format` over an :func:`expand_paths` listing."""
+    for path, _ in files:
+        check_format(path, fmt)
 
 
 def stable_id(relative_name: str, ordinal: int) -> str:
@@ -198,6 +280,8 @@ def _read_lines(path: str, relative_name: str, options: ReadOptions, fmt: str) -
                 return
             if not line:
                 return
+            if ordinal == 0 and line.startswith(UTF8_BOM):
+                line = line[len(UTF8_BOM):]  # editors on Windows start UTF-8 files with a byte-order mark
             if not line.strip():
                 continue  # a blank line is not a JSONL record: it carries no document to account for
             ordinal += 1
@@ -224,15 +308,18 @@ def _parse_line(line: bytes, relative_name: str, ordinal: int, options: ReadOpti
 def _read_parquet(path: str, relative_name: str, options: ReadOptions) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
+    ordinal = 0
     try:
         parquet = pq.ParquetFile(path)
-    except Exception as e:
-        raise CuratorError(f"{path}: not a readable Parquet file: {e}") from None
-    ordinal = 0
-    for batch in parquet.iter_batches(batch_size=4096):
-        for record in batch.to_pylist():
-            ordinal += 1
-            yield _to_document(record, relative_name, ordinal, options, path)
+        for batch in parquet.iter_batches(batch_size=4096):
+            for record in batch.to_pylist():
+                ordinal += 1
+                yield _to_document(record, relative_name, ordinal, options, path)
+    except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... on a corrupt footer, page or column chunk
+        # The rows after a corrupt page cannot be counted, so the rest of the file is one rejection.
+        where = "the file" if ordinal == 0 else f"the rest of the file after record {ordinal}"
+        yield _rejection(relative_name, ordinal, b"", options, "corrupt_file",
+                         f"{path}: not a readable Parquet file; {where} was rejected: {str(e)[:300]}")
 
 
 def _to_document(record: dict, relative_name: str, ordinal: int, options: ReadOptions, path: str) -> dict[str, Any]:
@@ -262,6 +349,23 @@ def _to_document(record: dict, relative_name: str, ordinal: int, options: ReadOp
         row["text"] = text
         if not text.strip():
             row.update(reason="empty_text", reason_detail=f"{where}: text is empty or whitespace")
+    return _reject_unencodable(row, where)
+
+
+def _reject_unencodable(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """JSON may escape lone surrogates (``"\\ud800"``) that no UTF-8 writer accepts; reject such a record instead
+    of letting the Arrow conversion abort the task. Offending fields are replaced so the rejection can be written."""
+    bad = []
+    for name in ("id", "text", "source", "url", "meta"):
+        value = row[name]
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                bad.append(f"{name} at character {e.start}")
+                row[name] = value.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    if bad and row["reason"] is None:
+        row.update(reason="invalid_unicode", reason_detail=f"{where}: lone surrogate in {', '.join(bad)}")
     return row
 
 
@@ -288,9 +392,13 @@ def _unpack_document_schema(fields: dict[str, Any]) -> str | None:
     return source
 
 
+# A file-level rejection takes the ordinal of the last good record; the suffix keeps its id distinct from it.
+_REJECTION_ID_SUFFIX = {"truncated_input": "-truncated", "corrupt_file": "-corrupt"}
+
+
 def _rejection(relative_name: str, ordinal: int, line: bytes, options: ReadOptions, reason: str, detail: str):
     return {
-        "id": stable_id(relative_name, ordinal) + ("-truncated" if reason == "truncated_input" else ""),
+        "id": stable_id(relative_name, ordinal) + _REJECTION_ID_SUFFIX.get(reason, ""),
         "text": line.decode("utf-8", errors="replace")[:10_000],
         "source": options.source or relative_name,
         "url": None,

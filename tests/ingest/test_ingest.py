@@ -26,6 +26,7 @@ READER_CASES = {
     "missing_text": b'{"id": "x", "body": "text under another key"}',
     "non_string_text": b'{"id": "x", "text": 42}',
     "empty_text": b'{"id": "x", "text": " \\n\\t "}',
+    "invalid_unicode": b'{"id": "x", "text": "lone \\ud800 surrogate"}',
 }
 
 
@@ -62,7 +63,7 @@ def test_truncated_input_reason(tmp_path):
 
 
 def test_every_ingest_reason_has_a_test():
-    assert set(INGEST_REASONS) == set(READER_CASES) | {"truncated_input", "duplicate_id"}
+    assert set(INGEST_REASONS) == set(READER_CASES) | {"truncated_input", "corrupt_file", "duplicate_id"}
 
 
 # -- ids ---------------------------------------------------------------------------------------------------------

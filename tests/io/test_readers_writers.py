@@ -170,11 +170,11 @@ def test_corrupt_zstd_is_a_recorded_rejection(tmp_path):
     assert "garbage.jsonl.zst" in rows[0]["reason_detail"]
 
 
-def test_unreadable_parquet_names_the_file(tmp_path):
+def test_unreadable_parquet_is_a_rejection_naming_the_file(tmp_path):
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1 not really")
-    with pytest.raises(CuratorError, match="broken.parquet"):
-        read_all(path)
+    rows = read_all(path)
+    assert [r["reason"] for r in rows] == ["corrupt_file"] and "broken.parquet" in rows[0]["reason_detail"]
 
 
 @pytest.mark.spark
