@@ -39,10 +39,11 @@ def run(spec: Path = SpecArg, output: Optional[str] = OutputOpt, master: Optiona
 
     pipeline = load_pipeline(spec)
     runner = PipelineRunner(pipeline, output=output, master=master)
-    for stage_spec in pipeline.stages:
-        result = runner.run_stage(stage_spec.name, force=force)
-        _print_stage(result)
-    ledger = runner.write_ledger()
+    with runner.locked():  # one lock for the whole run: no other run slips in between two stages
+        for stage_spec in pipeline.stages:
+            result = runner.run_stage(stage_spec.name, force=force)
+            _print_stage(result)
+        ledger = runner.write_ledger()
     _print_ledger(ledger, runner.root)
 
 
@@ -76,6 +77,7 @@ def ledger(spec: Path = SpecArg, output: Optional[str] = OutputOpt):
     from curator.specs import load_pipeline
 
     runner = PipelineRunner(load_pipeline(spec), output=output)
+    runner.require_root()
     _print_ledger(runner.write_ledger(), runner.root)
 
 
@@ -103,6 +105,12 @@ def _print_ledger(ledger: dict, root: Path) -> None:
     console.print(f"input {ledger['input']} = kept {ledger['kept']} + rejected {ledger['rejected_total']}: {status}")
 
 
+def _print_error(message: str) -> None:
+    # markup=False: paths and reasons may contain [brackets] (local[2]) that rich would eat as markup.
+    console.print("[red]error:[/red] ", end="")
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def _register_subcommands() -> None:
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(app)
@@ -114,8 +122,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except CuratorError as e:
-        console.print(f"[red]error:[/red] {e}")
+        _print_error(str(e))
         sys.exit(1)
+    except OSError as e:  # a path the user gave cannot be read or written (permissions, a full disk, ...)
+        _print_error(f"{e.strerror or e}: {e.filename}" if e.filename else str(e))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        sys.exit(130)
     except (typer.Exit, SystemExit) as e:
         code = getattr(e, "exit_code", getattr(e, "code", 0))
         sys.exit(code or 0)

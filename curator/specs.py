@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,10 +36,32 @@ class InputSpec(_Strict):
     source: str | None = Field(None, description="value of the `source` column; default: the input file's name")
 
 
+# The master URL forms Spark accepts (https://spark.apache.org/docs/latest/submitting-applications.html#master-urls).
+_SPARK_MASTER = re.compile(
+    r"local(\[(\*|[1-9]\d*)(,\s*[1-9]\d*)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|(spark|mesos|k8s)://\S+|yarn"
+)
+
+
+def check_spark_master(master: str, field: str = "spark.master") -> str:
+    """``master`` if Spark would accept its form; a :class:`SpecError` naming ``field`` otherwise."""
+    if not _SPARK_MASTER.fullmatch(master.strip()):
+        raise SpecError(f"{field}: {master!r} is not a Spark master URL (use local, local[N], local[*], "
+                        "spark://HOST:PORT, yarn or k8s://...)")
+    return master.strip()
+
+
 class SparkSpec(_Strict):
     master: str = "local[*]"
     app_name: str = "curator"
     conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("master")
+    @classmethod
+    def _master_url(cls, value: str) -> str:
+        try:
+            return check_spark_master(value)
+        except SpecError as error:
+            raise ValueError(str(error).split(": ", 1)[1]) from None
 
 
 class AirflowSpec(_Strict):
@@ -73,6 +96,8 @@ class PipelineSpec(_Strict):
     spark: SparkSpec = Field(default_factory=SparkSpec)
     stages: list[StageSpec] = Field(min_length=1)
     airflow: AirflowSpec = Field(default_factory=AirflowSpec)
+    allow_empty_output: bool = Field(False, description="let a document stage keep 0 of a non-empty input without "
+                                                       "failing the run")
     source_path: str | None = None
 
     @field_validator("stages", mode="before")

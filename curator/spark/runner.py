@@ -5,7 +5,12 @@ kept rows to ``<root>/<stage>/data`` and rejected rows (with ``stage``, ``reason
 ``<root>/<stage>/rejected``, counts both *from the written data*, checks ``in = kept + rejected``, writes
 ``stats.json`` and finally a ``_COMPLETE`` marker holding the stage's fingerprint. Everything is first written to a
 temporary folder that is renamed into place, so a failed stage leaves nothing that looks finished, and a rerun skips
-every stage whose marker matches the current spec.
+every stage whose marker matches the current spec and input files.
+
+A run holds a lock on its output root (:class:`curator.io.run_files.RunLock`), so two runs never write one folder;
+its scratch space is its own (``_scratch/<run id>``). Temporaries left by killed runs are removed when their stage is
+computed again. A document stage that keeps nothing of a non-empty input stops the run unless the spec sets
+``allow_empty_output``.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import os
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
+from curator.io.run_files import RunLock, atomic_write_text, read_json
 from curator.specs import PipelineSpec, StageSpec
 from curator.stage import StageContext
 
@@ -39,29 +46,112 @@ class StageResult:
     stats: dict[str, Any]
 
 
+class EmptyOutputError(CuratorError):
+    """A stage rejected every document of a non-empty input."""
+
+
 class PipelineRunner:
     def __init__(self, spec: PipelineSpec, output: str | None = None, master: str | None = None, spark=None):
+        from curator.specs import check_spark_master
+
         self.spec = spec
         self.root = spec.output_root(output)
-        self.master = master
+        self.master = check_spark_master(master, "--master") if master is not None else None
         self._spark = spark
+        self._lock: RunLock | None = None
+        self._lock_depth = 0
+        self._input_digest: str | None = None
 
     @property
     def spark(self):
         if self._spark is None:
             from curator.spark.session import get_session
 
-            self._spark = get_session(self.spec.spark, self.master)
+            try:
+                self._spark = get_session(self.spec.spark, self.master)
+            except Exception as error:  # the JVM's reason, without its trace
+                master = self.master or self.spec.spark.master
+                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                raise CuratorError(f"could not start Spark with master {master!r}: {first_line[:300]}; check "
+                                   "--master / spark.master and spark.conf in the spec") from None
         return self._spark
+
+    # -- the output root and its lock ---------------------------------------------------------------------------
+
+    def prepare_root(self) -> None:
+        """Create the output root, or say in one line why it cannot be used."""
+        if self.root.exists() and not self.root.is_dir():
+            raise CuratorError(f"output path {self.root} is a file, not a folder; choose another --output")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CuratorError(f"cannot create the output folder {self.root}: {error.strerror or error}; "
+                               "choose another --output") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise CuratorError(f"output folder {self.root} is not writable; choose another --output")
+
+    def require_root(self) -> None:
+        """For commands that read a finished run (ledger): the root must exist."""
+        if not self.root.is_dir():
+            raise CuratorError(f"no run at {self.root}: the folder does not exist (check --output or the spec's "
+                               "output, or run `curator run` first)")
+
+    @property
+    def run_id(self) -> str | None:
+        return self._lock.run_id if self._lock is not None else None
+
+    @contextmanager
+    def locked(self):
+        """Hold the output root's run lock (re-entrant within this runner); refuse when another run holds it."""
+        if self._lock_depth == 0:
+            self.prepare_root()
+            lock = RunLock(self.root)
+            lock.acquire()
+            self._lock = lock
+            self._remove_stale_scratch()
+        self._lock_depth += 1
+        try:
+            yield self
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0 and self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def _remove_stale_scratch(self) -> None:
+        # Called with the lock held: any scratch folder present belongs to a run that died.
+        for entry in (self.root / "_scratch").glob("*"):
+            shutil.rmtree(entry, ignore_errors=True)
+
+    def _remove_stale_temporaries(self, name: str) -> None:
+        # Temporaries of killed runs can hold complete-looking shards; nothing reads them, and they are removed here
+        # (under the lock, so they cannot belong to a live run).
+        for entry in self.root.glob(f".{name}.tmp-*"):
+            log.info("removing %s left by an earlier run", entry)
+            shutil.rmtree(entry, ignore_errors=True)
 
     # -- paths and fingerprints -------------------------------------------------------------------------------
 
     def stage_dir(self, name: str) -> Path:
         return self.root / name
 
+    def input_digest(self) -> str:
+        """Hash of the resolved input listing: every file's path, size and modification time, so that an added,
+        removed or rewritten file recomputes ingest and everything after it. Computed once per runner."""
+        if self._input_digest is None:
+            from curator.io.readers import expand_paths
+
+            digest = hashlib.sha256()
+            for path, relative in expand_paths(self.spec.input.paths):
+                info = os.stat(path)
+                digest.update(json.dumps([path, relative, info.st_size, info.st_mtime_ns]).encode())
+            self._input_digest = digest.hexdigest()
+        return self._input_digest
+
     def fingerprint(self, name: str) -> str:
-        """Hash of this stage's config chained with every upstream stage's, plus the input description."""
+        """Hash of this stage's config chained with every upstream stage's, plus the input description and listing."""
         digest = hashlib.sha256(self.spec.input.model_dump_json().encode())
+        digest.update(self.input_digest().encode())
         for s in self.spec.stages:
             digest.update(s.fingerprint().encode())
             if s.name == name:
@@ -69,10 +159,13 @@ class PipelineRunner:
         raise CuratorError(f"unknown stage {name!r}")
 
     def is_complete(self, name: str) -> bool:
-        marker = self.stage_dir(name) / MARKER
-        if not marker.exists():
+        marker = read_json(self.stage_dir(name) / MARKER, "completion marker")
+        if marker is None or marker.get("fingerprint") != self.fingerprint(name):
             return False
-        return json.loads(marker.read_text()).get("fingerprint") == self.fingerprint(name)
+        return self.read_stats(name) is not None
+
+    def read_stats(self, name: str) -> dict[str, Any] | None:
+        return read_json(self.stage_dir(name) / "stats.json", "stage stats")
 
     def previous_document_stage(self, name: str) -> StageSpec | None:
         previous = None
@@ -86,15 +179,34 @@ class PipelineRunner:
     # -- running ----------------------------------------------------------------------------------------------
 
     def run_all(self, force: bool = False) -> list[StageResult]:
-        results = [self.run_stage(s.name, force=force) for s in self.spec.stages]
-        return results
+        with self.locked():
+            return [self.run_stage(s.name, force=force) for s in self.spec.stages]
 
     def run_stage(self, name: str, force: bool = False) -> StageResult:
         stage_spec = self.spec.stage(name)
+        with self.locked():
+            if not force and self.is_complete(name):
+                log.info("stage %s already complete for this spec; skipping", name)
+                result = StageResult(name, True, self.read_stats(name))
+            else:
+                result = self._compute_stage(stage_spec)
+        self._check_kept_something(result)
+        return result
+
+    def _check_kept_something(self, result: StageResult) -> None:
+        stats = result.stats
+        if stats.get("sink") or self.spec.allow_empty_output or not stats.get("in") or stats.get("kept"):
+            return
+        reasons = ", ".join(f"{k}={v}" for k, v in stats.get("rejected", {}).items())
+        raise EmptyOutputError(
+            f"stage {result.name!r} kept 0 of {stats['in']} documents ({reasons}); check the input and the stage's "
+            f"settings (rejected rows: {self.stage_dir(result.name) / 'rejected'}), or set allow_empty_output: true "
+            "in the spec"
+        )
+
+    def _compute_stage(self, stage_spec: StageSpec) -> StageResult:
+        name = stage_spec.name
         final = self.stage_dir(name)
-        if not force and self.is_complete(name):
-            log.info("stage %s already complete for this spec; skipping", name)
-            return StageResult(name, True, json.loads((final / "stats.json").read_text()))
 
         previous = self.previous_document_stage(name)
         if previous is not None and not self.is_complete(previous.name):
@@ -103,9 +215,9 @@ class PipelineRunner:
                 f"run `curator stage {self.spec.source_path or 'SPEC'} {previous.name}` first (or `curator run`)"
             )
 
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries(name)
         tmp = self.root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-        scratch = self.root / "_scratch" / name
+        scratch = self.root / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
         started = time.time()
         stage = stage_spec.build()
         ctx = StageContext(
@@ -121,13 +233,14 @@ class PipelineRunner:
             stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
                          fingerprint=self.fingerprint(name))
             (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
+            # The marker goes in before the rename, so the folder appears under its final name already complete.
+            write_marker(tmp, self.fingerprint(name))
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
-            (final / MARKER).write_text(json.dumps({"fingerprint": self.fingerprint(name), "finished": time.time()}))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch.parent, ignore_errors=True)
         self.write_ledger()
         return StageResult(name, False, stats)
 
@@ -156,7 +269,7 @@ class PipelineRunner:
         if previous is None:
             input_count = kept_count + rejected_count  # ingest: every physical input record became one row
         else:
-            input_count = json.loads((self.stage_dir(previous.name) / "stats.json").read_text())["kept"]
+            input_count = self.read_stats(previous.name)["kept"]
         if input_count != kept_count + rejected_count:
             raise LedgerError(
                 f"stage {ctx.stage_name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
@@ -201,7 +314,7 @@ class PipelineRunner:
                 continue
             if not self.is_complete(s.name):
                 break
-            stats = json.loads((self.stage_dir(s.name) / "stats.json").read_text())
+            stats = self.read_stats(s.name)
             if input_count is None:
                 input_count = stats["in"]
             rows.append({"stage": s.name, "in": stats["in"], "kept": stats["kept"], "rejected": stats["rejected"]})
@@ -215,7 +328,7 @@ class PipelineRunner:
 
     def write_ledger(self) -> dict[str, Any]:
         ledger = self.ledger()
-        (self.root / LEDGER).write_text(json.dumps(ledger, indent=2))
+        atomic_write_text(self.root / LEDGER, json.dumps(ledger, indent=2))
         self._write_report(ledger)
         if ledger["input"] is not None and not ledger["balanced"]:
             raise LedgerError(
@@ -232,4 +345,9 @@ class PipelineRunner:
         for row in ledger["stages"]:
             reasons = ", ".join(f"{k}={v}" for k, v in row["rejected"].items()) or "-"
             lines.append(f"| {row['stage']} | {row['in']} | {row['kept']} | {reasons} |")
-        (self.root / "report.md").write_text("\n".join(lines) + "\n")
+        atomic_write_text(self.root / "report.md", "\n".join(lines) + "\n")
+
+
+def write_marker(folder: Path, fingerprint: str) -> None:
+    """The completion marker, written atomically: a torn marker cannot exist (and a corrupt one reads as absent)."""
+    atomic_write_text(folder / MARKER, json.dumps({"fingerprint": fingerprint, "finished": time.time()}))
