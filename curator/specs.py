@@ -182,6 +182,8 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
         return PipelineSpec.model_validate(data)
     except ValidationError as e:
         lines = [f"{_loc(err)}: {err['msg']}" for err in e.errors()]
+        if len(lines) == 1:  # the common case reads as one line
+            raise SpecError(f"{path}: invalid pipeline spec: {lines[0]}") from None
         raise SpecError(f"{path}: invalid pipeline spec:\n  " + "\n  ".join(lines)) from None
 
 

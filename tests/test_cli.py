@@ -58,3 +58,33 @@ def test_run_and_stage_commands_end_to_end(tmp_path):
     assert "ingest: already complete" in run.stderr and "balanced" in run.stderr
     ledger = json.loads((out_dir / "ledger.json").read_text())
     assert ledger["input"] == 2 and ledger["kept"] == 1 and ledger["balanced"]
+
+
+def _user_error_cases(tmp_path) -> dict[str, tuple[list, str]]:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: errs\ninput: {paths: ['builtin:sample']}\nstages: [ingest]\n")
+    bad_master = tmp_path / "bad_master.yaml"
+    bad_master.write_text("name: errs\ninput: {paths: ['builtin:sample']}\nspark: {master: 'locl[2]'}\n"
+                          "stages: [ingest]\n")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    cases = {
+        "output is a file": (["run", spec, "--output", a_file], f"output path {a_file} is a file"),
+        "output below a file": (["run", spec, "--output", a_file / "out"], "cannot create the output folder"),
+        "bad --master": (["run", spec, "--output", tmp_path / "o", "--master", "lokal[2]"],
+                         "--master: 'lokal[2]' is not a Spark master URL"),
+        "bad spark.master": (["run", bad_master, "--output", tmp_path / "o"], "spark.master: Value error, 'locl[2]'"),
+        "ledger of no run": (["ledger", spec, "--output", tmp_path / "missing"], "no run at"),
+    }
+    if Path("/sys").is_dir():  # read-only even for root, unlike a chmod-ed folder
+        cases["unwritable output"] = (["stage", spec, "ingest", "--output", "/sys/curator-test/out"],
+                                      "cannot create the output folder /sys/curator-test/out")
+    return cases
+
+
+def test_user_errors_are_one_line_and_non_zero(tmp_path):
+    for name, (args, expected) in _user_error_cases(tmp_path).items():
+        out = curator(*args)
+        lines = [line for line in out.stderr.splitlines() if line.strip()]
+        assert out.returncode == 1, (name, out.stderr)
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (name, out.stderr)
