@@ -106,21 +106,53 @@ def save_checkpoint(folder: str | Path, *, step: int, model: torch.nn.Module, op
     return path
 
 
-def load_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    rank: int) -> dict[str, Any]:
-    """Restore model, optimizer and this rank's RNG state; return the payload's other fields (step, data, ...)."""
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+class UnreadableCheckpointError(CheckpointError):
+    """The file is missing, truncated, or not a checkpoint of this format (an older one may still be intact)."""
 
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's payload, untouched; raises :class:`UnreadableCheckpointError` for a damaged file."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise UnreadableCheckpointError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # a truncated or foreign file
-        raise CheckpointError(f"checkpoint {path} is not readable: {error}") from error
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint {path} has format {payload.get('format_version')}, "
-                              f"expected {FORMAT_VERSION}")
+        raise UnreadableCheckpointError(f"checkpoint {path} is not readable: {error}") from error
+    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+        version = payload.get("format_version") if isinstance(payload, dict) else None
+        raise UnreadableCheckpointError(f"checkpoint {path} has format {version}, expected {FORMAT_VERSION}")
+    return payload
+
+
+def read_latest_intact(folder: str | Path) -> tuple[Path, dict[str, Any], list[str]] | None:
+    """The newest checkpoint in ``folder`` that reads back, its payload, and why each newer one was passed over.
+
+    A checkpoint cut short (a full disk, a partial copy) must not end a resumable run: the previous one is used.
+    """
+    passed_over = []
+    for _, path in reversed(list_checkpoints(folder)):
+        try:
+            return path, read_checkpoint(path), passed_over
+        except UnreadableCheckpointError as error:
+            passed_over.append(str(error).splitlines()[0][:300])
+    if passed_over:
+        raise CheckpointError(f"no intact checkpoint in {folder}: " + "; ".join(passed_over))
+    return None
+
+
+def load_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    rank: int) -> dict[str, Any]:
+    """Restore model, optimizer and this rank's RNG state; return the payload's other fields (step, data, ...)."""
+    return apply_checkpoint(read_checkpoint(path), path, model=model, optimizer=optimizer, rank=rank)
+
+
+def apply_checkpoint(payload: dict[str, Any], path: str | Path, *, model: torch.nn.Module,
+                     optimizer: torch.optim.Optimizer, rank: int) -> dict[str, Any]:
+    """:func:`load_checkpoint` for a payload already read."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+
+    payload = dict(payload)
     try:
         set_state_dict(model, optimizer, model_state_dict=payload.pop("model"),
                        optim_state_dict=payload.pop("optimizer"),

@@ -15,13 +15,18 @@ def train_command(
     resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="continue from this checkpoint file"),
     stop_after: Optional[int] = typer.Option(None, "--stop-after", help="stop after this step with a checkpoint "
                                              "(train in slices; the schedule still spans max_steps)"),
+    allow_schedule_change: bool = typer.Option(False, "--allow-schedule-change", help="resume even though the "
+                                               "config's learning-rate schedule differs from the checkpoint's"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="start a new run in an output folder that holds one "
+                                   "(deletes its checkpoints and metrics.jsonl)"),
 ) -> None:
     """Train the bundled GPT on token shards. Under torchrun every rank runs this same command."""
     from curator.trainer.config import load_config
     from curator.trainer.loop import train
 
     cfg = load_config(config, overrides or [])
-    result = train(cfg, resume=resume_from or resume, stop_after=stop_after)
+    result = train(cfg, resume=resume_from or resume, stop_after=stop_after,
+                   allow_schedule_change=allow_schedule_change, overwrite=overwrite)
     if result.last_checkpoint is not None:
         typer.echo(f"checkpoint: {result.last_checkpoint}", err=True)
 

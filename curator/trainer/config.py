@@ -121,7 +121,8 @@ class DataConfig(_Strict):
                                         "None: proportional to its token count")
     tokenizer_hash: str | None = Field(None, description="expected tokenizer hash; None: every folder must agree")
     val_fraction: float = Field(0.01, ge=0, lt=1, description="share of each folder's documents held out")
-    verify_checksums: bool = Field(False, description="sha256 every shard against the manifest at start-up")
+    verify_checksums: bool = Field(True, description="sha256 every shard against the manifest at start-up "
+                                   "(reads all data once; set false for very large data)")
 
     @model_validator(mode="after")
     def _check_weights(self) -> "DataConfig":

@@ -59,9 +59,24 @@ class TokenSource:
             if (shard.num_documents, shard.num_tokens) != (entry.documents, entry.tokens):
                 raise DataError(f"{shard.prefix}: holds {shard.num_documents} documents / {shard.num_tokens} "
                                 f"tokens, the manifest says {entry.documents} / {entry.tokens}")
+            self._check_token_ids(shard)
         # Document d of the folder is document d - doc_base[s] of shard s.
         self.doc_base = np.cumsum([0] + [s.num_documents for s in self.shards]).astype(np.int64)
         self.doc_lengths = np.concatenate([np.diff(s.document_offsets) for s in self.shards]).astype(np.int64)
+
+    def _check_token_ids(self, shard) -> None:
+        """Every id must index the embedding table: one vectorised max per shard (a damaged shard would otherwise
+        crash deep inside the model with an IndexError, or on a GPU with a device-side assert)."""
+        vocab_size = self.manifest.tokenizer.vocab_size
+        if shard.num_tokens == 0:
+            return
+        tokens = shard.tokens
+        largest = int(tokens.max())
+        if largest >= vocab_size:
+            position = int(np.argmax(tokens >= vocab_size))
+            raise DataError(f"{shard.prefix}: token id {int(tokens[position])} at token {position} is outside the "
+                            f"{vocab_size}-token vocabulary of the manifest; the shard is damaged or was written with "
+                            "another tokenizer (re-run `curator tokenize`)")
 
     @property
     def num_documents(self) -> int:

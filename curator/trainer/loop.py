@@ -7,6 +7,11 @@ Each optimizer step runs ``grad_accum_steps`` micro-batches per rank (DDP syncs 
 averages the loss over ranks, clips the global gradient norm to ``optim.grad_clip``, and skips the update when
 the loss or the norm is not finite (logged as ``skipped``; ``max_consecutive_skips`` in a row abort the run).
 The learning rate is a pure function of the step (``lr_at``).
+
+Guard rails: a new run refuses an output folder that already holds a run (``overwrite`` starts over); a resume
+refuses a config whose learning-rate schedule differs from the checkpoint's (``allow_schedule_change``), falls back
+from a damaged newest checkpoint to the newest intact one, and drops ``metrics.jsonl`` records past the step it
+resumes from, so no step is logged twice.
 """
 
 from __future__ import annotations
@@ -71,6 +76,31 @@ class MetricsLog:
         if enabled:
             output_dir.mkdir(parents=True, exist_ok=True)
 
+    def has_records(self) -> bool:
+        return self.path.is_file() and self.path.stat().st_size > 0
+
+    def drop_after(self, step: int) -> int:
+        """Remove records of steps after ``step`` (logged by a run that died before its next checkpoint)."""
+        if not self.enabled or not self.path.is_file():
+            return 0
+        import json
+
+        from curator.io.run_files import atomic_write_text
+
+        kept, dropped = [], 0
+        for line in self.path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line torn by the kill
+                dropped += 1
+                continue
+            if isinstance(record.get("step"), int) and record["step"] > step:
+                dropped += 1
+            else:
+                kept.append(line)
+        atomic_write_text(self.path, "".join(line + "\n" for line in kept))
+        return dropped
+
     def write(self, record: dict) -> None:
         if not self.enabled:
             return
@@ -91,8 +121,10 @@ def _fmt(value) -> str:
 class Trainer:
     """Builds everything for one run. ``data`` replaces the shards (benchmarks feed synthetic tokens)."""
 
-    def __init__(self, cfg: TrainConfig, *, resume: bool | str | Path = False, data: PretrainData | None = None):
+    def __init__(self, cfg: TrainConfig, *, resume: bool | str | Path = False, data: PretrainData | None = None,
+                 allow_schedule_change: bool = False, overwrite: bool = False):
         self.cfg = cfg
+        self.allow_schedule_change = allow_schedule_change
         self.dist: DistInfo = init_distributed(cfg.device)
         self.device = self.dist.device
         cuda = self.device.type == "cuda"
@@ -113,6 +145,8 @@ class Trainer:
         self.output_dir = Path(cfg.output_dir)
         self.checkpoint_dir = Path(cfg.checkpoint.dir) if cfg.checkpoint.dir else self.output_dir / "checkpoints"
         self.log = MetricsLog(self.output_dir, self.dist.is_main)
+        if not resume:
+            self._claim_output(overwrite)
         self.flops_per_token = flops_per_token(self.model_cfg, cfg.seq_len)
         self.peak_flops = peak_flops(torch.cuda.get_device_name(self.device)) if cuda else None
         self.start_step = 0
@@ -122,8 +156,33 @@ class Trainer:
 
     # -- checkpoints ------------------------------------------------------------------------------------------
 
+    def _claim_output(self, overwrite: bool) -> None:
+        """A new run must not prune another run's checkpoints or append to its log."""
+        existing = [str(p) for _, p in ckpt.list_checkpoints(self.checkpoint_dir)]
+        if self.log.has_records():
+            existing.append(str(self.log.path))
+        if not existing:
+            return
+        if not overwrite:
+            raise TrainingError(
+                f"{self.output_dir} already holds a run ({len(existing)} file(s): {existing[0]}, ...); pass --resume "
+                "to continue it, --overwrite to start over (deletes its checkpoints and metrics.jsonl), or set "
+                "another output_dir"
+            )
+        if self.dist.is_main:
+            for path in existing:
+                Path(path).unlink(missing_ok=True)
+        if dist.is_initialized():
+            dist.barrier()
+
+    def schedule(self) -> dict:
+        """What the learning rate at every step depends on (see ``lr_at``)."""
+        optim = self.cfg.optim
+        return {"lr": optim.lr, "min_lr_ratio": optim.min_lr_ratio, "warmup_steps": optim.warmup_steps,
+                "decay_steps": optim.decay_steps or self.cfg.max_steps}
+
     def _checkpoint_extra(self, step: int) -> dict:
-        return {"consumed_samples": step * self.cfg.global_batch_size,
+        return {"schedule": self.schedule(), "consumed_samples": step * self.cfg.global_batch_size,
                 "global_batch_size": self.cfg.global_batch_size,
                 "model_config": self.model_cfg.model_dump(mode="json"),
                 "tokenizer_hash": self.data.tokenizer.hash,
@@ -131,11 +190,21 @@ class Trainer:
                 "world_size": self.dist.world_size}
 
     def _resume(self, resume: bool | str | Path) -> None:
-        path = ckpt.latest_checkpoint(self.checkpoint_dir) if resume is True else Path(resume)
-        if path is None:
-            self.log.write({"event": "resume", "note": f"no checkpoint in {self.checkpoint_dir}; starting fresh"})
-            return
-        payload = ckpt.load_checkpoint(path, model=self.model, optimizer=self.optimizer, rank=self.dist.rank)
+        if resume is True:
+            found = ckpt.read_latest_intact(self.checkpoint_dir)
+            if found is None:
+                self.log.drop_after(0)
+                self.log.write({"event": "resume", "note": f"no checkpoint in {self.checkpoint_dir}; starting fresh"})
+                return
+            path, payload, passed_over = found
+            for reason in passed_over:
+                self.log.write({"event": "resume_fallback", "note": f"{reason}; using {path.name} instead"})
+        else:
+            path = Path(resume)
+            payload = ckpt.read_checkpoint(path)
+        self._check_schedule(path, payload)
+        payload = ckpt.apply_checkpoint(payload, path, model=self.model, optimizer=self.optimizer,
+                                        rank=self.dist.rank)
         if payload["tokenizer_hash"] != self.data.tokenizer.hash:
             raise TrainingError(f"checkpoint {path} was trained on tokenizer {payload['tokenizer_hash'][:16]}..., "
                                 f"the data uses {self.data.tokenizer.hash[:16]}...")
@@ -146,8 +215,25 @@ class Trainer:
                                 f"resume with the same value (the data position is counted in samples)")
         self.start_step = payload["step"]
         self.skipped_steps = list(payload.get("skipped_steps", []))
+        dropped = self.log.drop_after(self.start_step)
         self.log.write({"event": "resume", "checkpoint": str(path), "step": self.start_step,
-                        "consumed_samples": payload["consumed_samples"]})
+                        "consumed_samples": payload["consumed_samples"],
+                        **({"dropped_log_records": dropped} if dropped else {})})
+
+    def _check_schedule(self, path: Path, payload: dict) -> None:
+        saved = payload.get("schedule")
+        if saved is None or saved == self.schedule() or self.allow_schedule_change:
+            return
+        changed = ", ".join(f"{key} {saved.get(key)} -> {value}" for key, value in self.schedule().items()
+                            if saved.get(key) != value)
+        step = payload["step"]
+        before = _lr_from(saved, step)
+        after = lr_at(step, self.cfg.optim, self.cfg.max_steps)
+        raise TrainingError(
+            f"checkpoint {path} was trained with another learning-rate schedule ({changed}); resuming would move "
+            f"the learning rate at step {step} from {before:.3g} to {after:.3g}. Resume with the checkpoint's values "
+            "(train in slices with --stop-after), or pass --allow-schedule-change"
+        )
 
     def save(self, step: int) -> Path:
         return ckpt.save_checkpoint(self.checkpoint_dir, step=step, model=self.model, optimizer=self.optimizer,
@@ -304,6 +390,12 @@ class Trainer:
         return val_loss
 
 
+def _lr_from(schedule: dict, step: int) -> float:
+    optim = OptimConfig(lr=schedule["lr"], min_lr_ratio=schedule["min_lr_ratio"],
+                        warmup_steps=schedule["warmup_steps"], decay_steps=schedule["decay_steps"])
+    return lr_at(step, optim, schedule["decay_steps"])
+
+
 @contextlib.contextmanager
 def _restore_fsdp_sync(model):
     try:
@@ -312,11 +404,13 @@ def _restore_fsdp_sync(model):
         model.set_requires_gradient_sync(True)
 
 
-def train(cfg: TrainConfig, *, resume: bool | str | Path = False, stop_after: int | None = None) -> TrainResult:
+def train(cfg: TrainConfig, *, resume: bool | str | Path = False, stop_after: int | None = None,
+          allow_schedule_change: bool = False, overwrite: bool = False) -> TrainResult:
     """Build a trainer from ``cfg`` and run it (see ``Trainer.fit``); tears down the process group afterwards."""
     from curator.trainer.parallelize import destroy_distributed
 
     try:
-        return Trainer(cfg, resume=resume).fit(stop_after=stop_after)
+        trainer = Trainer(cfg, resume=resume, allow_schedule_change=allow_schedule_change, overwrite=overwrite)
+        return trainer.fit(stop_after=stop_after)
     finally:
         destroy_distributed()
