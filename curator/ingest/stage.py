@@ -67,8 +67,13 @@ class IngestStage(Stage):
             first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), _ORDINAL)
             frame = frame.withColumn("_n", F.row_number().over(first))
             is_dup = (F.col("_n") > 1) & F.col(REASON).isNull()
-            frame = frame.withColumn(REASON_DETAIL, F.when(is_dup, F.lit("id seen earlier in the input"))
-                                     .otherwise(F.col(REASON_DETAIL)))
+            # Name the file and record of each repeat, like every other ingest rejection (broadcast: one row a file).
+            paths = F.broadcast(file_table.select(F.col("file_index").alias("_file"), F.col("path").alias("_path")))
+            frame = frame.withColumn("_file", F.shiftright(F.col(_ORDINAL), 40)).join(paths, "_file", "left")
+            where = F.concat(F.col("_path"), F.lit(" record "),
+                             ((F.col(_ORDINAL).bitwiseAND(F.lit((1 << 40) - 1))) + 1).cast("string"))
+            detail = F.concat(where, F.lit(": id "), F.col("id"), F.lit(" seen earlier in the input"))
+            frame = frame.withColumn(REASON_DETAIL, F.when(is_dup, detail).otherwise(F.col(REASON_DETAIL)))
             frame = frame.withColumn(REASON, F.when(is_dup, F.lit("duplicate_id")).otherwise(F.col(REASON)))
-            frame = frame.drop("_n")
+            frame = frame.drop("_n", "_file", "_path")
         return Annotated(frame.drop(_ORDINAL), {"files": len(files)})
