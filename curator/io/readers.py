@@ -132,7 +132,10 @@ def check_format(path: str, fmt: str = "auto") -> None:
             stream.close()
         except Exception:  # a cut or corrupt stream is reported per record as truncated_input
             return
-    lines = [line for line in head.removeprefix(UTF8_BOM).split(b"\n")[:_SNIFF_LINES] if line.strip()]
+    segments = head.removeprefix(UTF8_BOM).split(b"\n")
+    if len(head) >= _SNIFF_BYTES and len(segments) > 1:
+        segments.pop()  # cut off by the sniff window: a long valid record must not count as a bad one
+    lines = [line for line in segments[:_SNIFF_LINES] if line.strip()]
     if len(lines) < 2 and b"\x00" not in head:
         return
     if not any(_is_json_object(line) for line in lines):

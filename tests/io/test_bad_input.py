@@ -102,7 +102,9 @@ def test_format_check_leaves_ordinary_bad_records_to_rejections(tmp_path):
     mostly_bad.write_bytes(b"{oops\n" * 5 + GOOD)
     empty = tmp_path / "empty.jsonl.gz"
     empty.write_bytes(b"")
-    for path in (one_bad, mostly_bad, empty):
+    long_second = tmp_path / "long.jsonl"  # the sniff window ends inside a long, valid second record
+    long_second.write_bytes(b"{oops\n" + json.dumps({"id": "long", "text": "word " * 40_000}).encode() + b"\n")
+    for path in (one_bad, mostly_bad, empty, long_second):
         check_format(str(path))
     assert [r["reason"] for r in read(one_bad)] == ["malformed_json"]
     assert read(empty) == []
