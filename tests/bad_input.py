@@ -174,6 +174,7 @@ def write_fatal_files(folder: Path) -> dict[Path, str]:
         "plain/not_gzip.jsonl.gz": (_jsonl([{"id": "x", "text": "plain text"}] * 3), "not gz-compressed"),
         "html/page.jsonl.gz": (gzip.compress(b"<html>\n<body>\n<p>a web page</p>\n</body>\n</html>\n"),
                                "first lines are not JSON objects"),
+        "lines/data.parquet": (_jsonl([{"id": "x", "text": "JSON Lines, not Parquet"}]), "is not a Parquet file"),
     }
     written = {}
     for name, (content, message) in cases.items():

@@ -103,7 +103,7 @@ def detect_format(path: str, strict: bool = True, scanning: bool = False) -> str
     return None
 
 
-_MAGIC = {"jsonl.gz": b"\x1f\x8b", "jsonl.zst": b"\x28\xb5\x2f\xfd"}
+_MAGIC = {"jsonl.gz": b"\x1f\x8b", "jsonl.zst": b"\x28\xb5\x2f\xfd", "parquet": b"PAR1"}
 _SNIFF_BYTES = 1 << 16
 _SNIFF_LINES = 8
 
@@ -113,18 +113,22 @@ def check_format(path: str, fmt: str = "auto") -> None:
 
     Cheap (the first 64 KB), run on the driver before any task starts. Compressed files must start with their
     magic number; a JSONL file must have at least one JSON object among its first lines unless it has a single line
-    (that one bad record is then a ``malformed_json`` rejection like any other). Parquet is not sniffed here: an
-    unreadable Parquet file becomes a ``corrupt_file`` rejection. Empty files pass (they hold no records).
+    (that one bad record is then a ``malformed_json`` rejection like any other). A Parquet file that starts like
+    one but cannot be read is damaged, not misnamed: it becomes a ``corrupt_file`` rejection. Empty files pass (they
+    hold no records).
     """
     fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt == "parquet" or os.path.getsize(path) == 0:
+    if os.path.getsize(path) == 0:
         return
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     magic = _MAGIC.get(fmt)
     if magic is not None and not head.startswith(magic):
-        raise CuratorError(f"{path}: named as {fmt} but is not {fmt.split('.')[-1]}-compressed "
-                           f"(starts with {head[:8]!r}); rename it or move it out of the input")
+        kind = "a Parquet file" if fmt == "parquet" else f"{fmt.split('.')[-1]}-compressed"
+        raise CuratorError(f"{path}: named as {fmt} but is not {kind} (starts with {head[:8]!r}); rename it or "
+                           "move it out of the input")
+    if fmt == "parquet":
+        return
     if magic is not None:
         try:
             stream = io.BufferedReader(_open_lines(path, fmt), buffer_size=_SNIFF_BYTES)

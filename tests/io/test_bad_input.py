@@ -87,6 +87,7 @@ def test_file_whose_content_is_not_its_format_is_an_error_naming_it(tmp_path):
         "info.json": json.dumps({"description": "dataset card", "features": {"text": "string"}}, indent=2).encode(),
         "plain.jsonl.zst": b"plain text, not zstd\n" * 5,
         "html.jsonl.gz": gzip.compress(b"<html>\n<body>\n<p>hello</p>\n</body>\n</html>\n"),
+        "lines.parquet": b'{"id": "a", "text": "JSON Lines, not Parquet"}\n',
     }
     for name, content in cases.items():
         path = tmp_path / name
@@ -104,7 +105,9 @@ def test_format_check_leaves_ordinary_bad_records_to_rejections(tmp_path):
     empty.write_bytes(b"")
     long_second = tmp_path / "long.jsonl"  # the sniff window ends inside a long, valid second record
     long_second.write_bytes(b"{oops\n" + json.dumps({"id": "long", "text": "word " * 40_000}).encode() + b"\n")
-    for path in (one_bad, mostly_bad, empty, long_second):
+    damaged_parquet = tmp_path / "damaged.parquet"  # starts like Parquet: a corrupt_file rejection when read
+    damaged_parquet.write_bytes(b"PAR1" + b"\x00" * 100)
+    for path in (one_bad, mostly_bad, empty, long_second, damaged_parquet):
         check_format(str(path))
     assert [r["reason"] for r in read(one_bad)] == ["malformed_json"]
     assert read(empty) == []
