@@ -107,3 +107,24 @@ def test_new_run_refuses_a_folder_holding_a_run_unless_overwrite(tokens, tmp_pat
     train(config(tokens, out, max_steps=2, checkpoint={"every": 0}), overwrite=True)
     assert [p.name for p in (out / "checkpoints").glob("step_*.pt")] == ["step_00000002.pt"]
     assert [r["step"] for r in log_records(out) if r["event"] == "train"] == [1, 2]
+
+
+def test_cli_flags_for_the_guard_rails(tokens, tmp_path, capsys):
+    import yaml
+
+    from curator.cli import main
+
+    out = tmp_path / "run"
+    raw = json.loads(config(tokens, out, max_steps=2).model_dump_json())
+    config_path = tmp_path / "cfg.yaml"
+    config_path.write_text(yaml.safe_dump(raw))
+    main(["train", str(config_path)])
+    with pytest.raises(SystemExit) as refused:
+        main(["train", str(config_path)])
+    assert refused.value.code == 1 and "already holds a run" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as schedule:
+        main(["train", str(config_path), "max_steps=4", "--resume"])
+    assert schedule.value.code == 1 and "--allow-schedule-change" in " ".join(capsys.readouterr().err.split())
+    main(["train", str(config_path), "max_steps=4", "--resume", "--allow-schedule-change"])
+    main(["train", str(config_path), "--overwrite"])
+    assert [r["step"] for r in log_records(out) if r["event"] == "train"] == [1, 2]
