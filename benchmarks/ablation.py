@@ -80,8 +80,8 @@ def build_corpus(shared: Path, max_mail: int, seed: int) -> tuple[list[dict], di
         add("web", str(i), page["text"], page.get("url"))
     mails = _jsonl(shared / "spamassassin" / "spamassassin.jsonl.gz")
     rng.shuffle(mails)
-    for mail in mails[:max_mail]:
-        add("mail", str(mail["id"]), mail["text"])
+    for i, mail in enumerate(mails[:max_mail]):  # the corpus' own ids repeat across its groups
+        add("mail", f"{mail.get('group', 'mail')}-{i}", mail["text"])
     for doc in _jsonl(shared / "python-3.11-docs-rst" / "python-3.11-docs.jsonl.gz"):
         add("docs", doc["path"], doc["text"])
     speeches = _jsonl(shared / "stdlib-sotu" / "sotu.jsonl")
