@@ -121,11 +121,17 @@ def normalized_text(text: str | None) -> str:
     return " ".join(normalized_tokens(text))
 
 
-def exact_key(tokens: Sequence[str]) -> bytes | None:
-    """128-bit digest of the normalised text; ``None`` when nothing is left after normalisation."""
-    if not tokens:
+def exact_key(text: str | None) -> bytes | None:
+    """128-bit digest of the text in Unicode NFC with whitespace runs folded to one space; ``None`` when nothing
+    but whitespace is left. Case, punctuation and symbols are content: ``x = a + b`` and ``x = a - b`` (or
+    ``2+2=4`` and ``2*2=4``) are different documents, which matters for code and mathematics. Near-identical
+    formatting variants are the fuzzy step's job."""
+    if not text:
         return None
-    return hashlib.blake2b(" ".join(tokens).encode("utf-8"), digest_size=16).digest()
+    folded = " ".join(unicodedata.normalize("NFC", text).split())
+    if not folded:
+        return None
+    return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).digest()
 
 
 class TokenHasher:
@@ -241,8 +247,12 @@ class MinHasher:
     def fingerprint(self, text: str | None) -> tuple[bytes | None, np.ndarray, np.ndarray | None]:
         """(exact key, shingle hashes, signature) of one text, normalised once."""
         tokens = normalized_tokens(text)
+        if len(tokens) < self.params.shingle_size:
+            # Shorter than one shingle: with punctuation and symbols stripped, `x = a + b` and `x = a - b` would
+            # be the same single shingle; such texts can only be exact duplicates.
+            return exact_key(text), np.empty(0, dtype=np.uint32), None
         shingles = shingle_hashes(self._tokens.hashes(tokens), self.params.shingle_size)
-        return exact_key(tokens), shingles, self.signature(shingles)
+        return exact_key(text), shingles, self.signature(shingles)
 
 
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:

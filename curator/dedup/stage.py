@@ -4,8 +4,8 @@ Steps (each a function in ``spark_ops``; the per-document and per-pair logic is 
 
 1. **Stable ids.** Every document gets ``_node`` = its rank in the survivor order, materialised to scratch parquet
    before anything iterative (ids never come from a recomputed ``monotonically_increasing_id``).
-2. **Fingerprints.** One pass over the text: normalised tokens, the exact key (hash of the normalised text), word
-   n-gram shingles, the datasketch MinHash signature and its band keys. Materialised.
+2. **Fingerprints.** One pass over the text: the exact key (hash of the NFC text with whitespace folded), word
+   n-gram shingles of the normalised tokens, the datasketch MinHash signature and its band keys. Materialised.
 3. **Exact.** Documents with the same exact key form a group; all but its best member are ``exact_duplicate``.
 4. **Fuzzy.** For the exact groups' survivors only: band keys are grouped in Spark; buckets with several members
    give candidate pairs (all pairs in small buckets, star + chain in big ones); candidates are verified by the
@@ -20,8 +20,10 @@ document that was kept in its group (for an exact duplicate of a document that w
 is the group's final survivor). Kept documents carry ``dup_cluster`` (the survivor's id, null when the document has
 no duplicates) and ``dup_group_size`` (1 when unique).
 
-Documents whose text normalises to nothing (only punctuation or symbols) have no shingles and are kept as unique.
-Groups are transitive: A~B and B~C put A, B and C in one group even when A and C are not similar themselves.
+Documents with fewer normalised tokens than one shingle (or none: only punctuation or symbols) take part in the
+exact step only. Groups are transitive (A~B and B~C put A, B and C in one group) but, with ``survivor_check`` (the
+default), a member is removed only if its own similarity to the group's survivor reaches the threshold; the others
+are released and kept, so a drifting chain of small edits never collapses onto one document.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ DEDUP_FIELDS = [pa.field("dup_cluster", pa.string()), pa.field("dup_group_size",
 
 
 class DedupConfig(StageConfig):
-    exact: bool = Field(True, description="remove documents whose normalised text is identical")
+    exact: bool = Field(True, description="remove documents whose text is identical up to Unicode NFC and "
+                                          "whitespace (case, punctuation and symbols are content)")
     fuzzy: bool = Field(True, description="remove near duplicates with MinHash LSH")
     threshold: float = Field(0.8, gt=0.0, lt=1.0, description="Jaccard similarity of shingle sets")
     shingle_size: int = Field(5, ge=1, le=16, description="word n-grams (character n-grams in unspaced scripts)")
@@ -60,6 +63,10 @@ class DedupConfig(StageConfig):
     exact_margin: float = Field(0.1, ge=0.0, lt=1.0)
     max_bucket_all_pairs: int = Field(16, ge=2, description="buckets up to this size verify every pair")
     survivor: Literal["auto", "highest_quality", "smallest_id"] = "auto"
+    survivor_check: bool = Field(
+        True, description="remove a near duplicate only if its own similarity to its group's survivor reaches the "
+                          "threshold (checked like any candidate pair); false: groups are transitive, so a chain "
+                          "of small edits can remove documents unlike the survivor")
     quality_column: str = "quality_score"
     max_cc_iterations: int = Field(50, ge=1)
     partitions: int | None = Field(None, ge=1, description="partitions of dedup's own tables; null: "
@@ -163,6 +170,9 @@ class DedupStage(Stage):
             components = components.withColumnRenamed(ops.NODE, "exact_root")
             decided = roots.join(components, "exact_root", "left").withColumn(
                 "survivor", F.coalesce(F.col("component"), F.col("exact_root")))
+            if cfg.survivor_check:
+                decided, check_stats = self._check_survivors(decided, prints, work, params, scratch)
+                stats.update(check_stats)
         else:
             decided = roots.withColumn("survivor", F.col("exact_root"))
 
@@ -195,6 +205,29 @@ class DedupStage(Stage):
         frame = work.join(decisions.select(ops.NODE, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL),
                           ops.NODE).drop(ops.NODE)
         return Annotated(frame, stats)
+
+    def _check_survivors(self, decided, prints, work, params, scratch: Path):
+        """Release every fuzzy group member (an exact root) whose own similarity to its survivor is below the
+        threshold: it becomes its own survivor, with its exact duplicates."""
+        from pyspark.sql import functions as F
+
+        from curator.dedup import spark_ops as ops
+
+        root, survivor = F.col("exact_root"), F.col("survivor")
+        pairs = (decided.where((F.col(ops.NODE) == root) & (survivor != root))
+                 .select(root.alias("a"), survivor.alias("b")))
+        held, verify_stats = self._verify(pairs, prints, work, params, scratch / "survivor_check")
+        confirmed = held.select(F.col("a").alias("exact_root"), F.lit(True).alias("_confirmed"))
+        decided = ops.materialise(
+            decided.join(confirmed, "exact_root", "left")
+            .withColumn("survivor", F.when((survivor == root) | F.col("_confirmed").isNotNull(), survivor)
+                        .otherwise(root))
+            .drop("_confirmed"),
+            scratch / "survivor_checked",
+        )
+        checked = pairs.count()
+        return decided, {"survivor_checked": checked, "released_by_survivor_check": checked - held.count(),
+                         "survivor_check_exact_pairs": verify_stats["exact_checked_pairs"]}
 
     def _verify(self, pairs, prints, work, params, scratch: Path):
         """Candidate pairs -> verified pairs (a, b), materialised; plus how many needed the exact Jaccard."""

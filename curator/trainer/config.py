@@ -7,6 +7,7 @@ A config is a tree of frozen pydantic models (extra keys are errors, so a typo n
     optim:      AdamW and the learning-rate schedule
     parallel:   DDP / FSDP2, activation checkpointing, torch.compile
     checkpoint: where, how often, how many to keep
+    spike_guard: on a sustained loss spike, restore the last good checkpoint and skip the data window
     (top level) sequence length, batch sizes, steps, evaluation and logging cadence, device, dtype, seed
 
 Example (``pipelines/train_debug.yaml``)::
@@ -161,6 +162,17 @@ class CheckpointConfig(_Strict):
     save_final: bool = True
 
 
+class SpikeGuardConfig(_Strict):
+    """Restore the last good checkpoint and skip the offending data when the loss spikes (see trainer/spike.py)."""
+
+    enabled: bool = True
+    factor: float = Field(2.0, gt=1, description="a loss above factor x the running mean is suspicious")
+    patience: int = Field(3, gt=0, description="consecutive suspicious steps that make a spike")
+    window: int = Field(50, gt=1, description="healthy steps in the running mean")
+    min_history: int = Field(10, gt=0, description="healthy steps needed before spikes are judged")
+    max_restores: int = Field(5, ge=0, description="abort after this many restores in one run")
+
+
 class TrainConfig(_Strict):
     """Everything one training run needs. See the module docstring for the YAML shape."""
 
@@ -169,6 +181,7 @@ class TrainConfig(_Strict):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     parallel: ParallelConfig = Field(default_factory=ParallelConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    spike_guard: SpikeGuardConfig = Field(default_factory=SpikeGuardConfig)
 
     seq_len: int = Field(gt=0)
     micro_batch_size: int = Field(gt=0, description="samples per rank per forward/backward")
@@ -199,6 +212,15 @@ class TrainConfig(_Strict):
             raise SpecError(f"global_batch_size {self.global_batch_size} is not a multiple of micro_batch_size "
                             f"{self.micro_batch_size} x world size {world_size}")
         return self.global_batch_size // per_step
+
+    @property
+    def planned_data_steps(self) -> int:
+        """Steps of data the run may read: ``max_steps`` plus what spike restores can skip (each restore skips at
+        most one checkpoint interval plus the suspicious steps)."""
+        guard = self.spike_guard
+        if not guard.enabled or not self.checkpoint.every:
+            return self.max_steps
+        return self.max_steps + guard.max_restores * (self.checkpoint.every + 2 * guard.patience)
 
     @property
     def tokens_per_step(self) -> int:

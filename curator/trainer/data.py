@@ -223,7 +223,7 @@ class PretrainData:
         train_streams = [WindowStream(s, split["train"], seq_len=cfg.seq_len, seed=cfg.seed, source_index=i,
                                       split="train") for i, (s, split) in enumerate(zip(self.sources, splits))]
         # Folders with weight 0 still get streams so that indices line up; they are never sampled.
-        self.train = BlendedSamples(train_streams, weights, cfg.max_steps * cfg.global_batch_size)
+        self.train = BlendedSamples(train_streams, weights, cfg.planned_data_steps * cfg.global_batch_size)
         self.val: BlendedSamples | None = None
         if data.val_fraction > 0 and cfg.eval_samples > 0:
             val_streams = [WindowStream(s, split["val"], seq_len=cfg.seq_len, seed=cfg.seed, source_index=i,

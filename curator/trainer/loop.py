@@ -6,7 +6,9 @@
 Each optimizer step runs ``grad_accum_steps`` micro-batches per rank (DDP syncs gradients only on the last),
 averages the loss over ranks, clips the global gradient norm to ``optim.grad_clip``, and skips the update when
 the loss or the norm is not finite (logged as ``skipped``; ``max_consecutive_skips`` in a row abort the run).
-The learning rate is a pure function of the step (``lr_at``).
+The learning rate is a pure function of the step (``lr_at``). The data a step reads is a pure function of the step
+plus ``data_offset``: the loss-spike guard (``trainer/spike.py``) restores the last good checkpoint and advances the
+offset past the batches around the spike, so the restarted run never sees them again.
 
 Guard rails: a new run refuses an output folder that already holds a run (``overwrite`` starts over); a resume
 refuses a config whose learning-rate schedule differs from the checkpoint's (``allow_schedule_change``), falls back
@@ -32,6 +34,7 @@ from curator.trainer.data import PretrainData, micro_batch_ids
 from curator.trainer.metrics import flops_per_token, mfu, peak_flops
 from curator.trainer.model import GPT
 from curator.trainer.parallelize import DistInfo, init_distributed, parallelize, resolve_strategy
+from curator.trainer.spike import Spike, SpikeGuard
 
 
 class TrainingError(CuratorError):
@@ -63,6 +66,7 @@ class TrainResult:
     losses: dict[int, float] = field(default_factory=dict)  # step -> mean training loss (NaN when skipped)
     val_losses: dict[int, float] = field(default_factory=dict)
     skipped_steps: list[int] = field(default_factory=list)
+    spikes: list[dict] = field(default_factory=list)  # one record per restore by the spike guard
     last_checkpoint: Path | None = None
     tokens_per_second: float | None = None  # per device, over the run's steps after the first
 
@@ -79,8 +83,9 @@ class MetricsLog:
     def has_records(self) -> bool:
         return self.path.is_file() and self.path.stat().st_size > 0
 
-    def drop_after(self, step: int) -> int:
-        """Remove records of steps after ``step`` (logged by a run that died before its next checkpoint)."""
+    def drop_after(self, step: int, keep_events: tuple[str, ...] = ()) -> int:
+        """Remove records of steps after ``step`` (logged by a run that died before its next checkpoint, or
+        undone by a spike restore), except events named in ``keep_events``."""
         if not self.enabled or not self.path.is_file():
             return 0
         import json
@@ -94,7 +99,7 @@ class MetricsLog:
             except ValueError:  # a line torn by the kill
                 dropped += 1
                 continue
-            if isinstance(record.get("step"), int) and record["step"] > step:
+            if isinstance(record.get("step"), int) and record["step"] > step and record.get("event") not in keep_events:
                 dropped += 1
             else:
                 kept.append(line)
@@ -151,6 +156,9 @@ class Trainer:
         self.peak_flops = peak_flops(torch.cuda.get_device_name(self.device)) if cuda else None
         self.start_step = 0
         self.skipped_steps: list[int] = []
+        self.data_offset = 0  # steps of data skipped by spike restores
+        self.spikes: list[dict] = []
+        self.spike_guard = SpikeGuard(cfg.spike_guard)
         if resume:
             self._resume(resume)
 
@@ -182,7 +190,10 @@ class Trainer:
                 "decay_steps": optim.decay_steps or self.cfg.max_steps}
 
     def _checkpoint_extra(self, step: int) -> dict:
-        return {"schedule": self.schedule(), "consumed_samples": step * self.cfg.global_batch_size,
+        return {"schedule": self.schedule(),
+                "consumed_samples": (step + self.data_offset) * self.cfg.global_batch_size,
+                "data_offset": self.data_offset,
+                "spikes": list(self.spikes),
                 "global_batch_size": self.cfg.global_batch_size,
                 "model_config": self.model_cfg.model_dump(mode="json"),
                 "tokenizer_hash": self.data.tokenizer.hash,
@@ -215,6 +226,8 @@ class Trainer:
                                 f"resume with the same value (the data position is counted in samples)")
         self.start_step = payload["step"]
         self.skipped_steps = list(payload.get("skipped_steps", []))
+        self.data_offset = int(payload.get("data_offset", 0))
+        self.spikes = list(payload.get("spikes", []))
         dropped = self.log.drop_after(self.start_step)
         self.log.write({"event": "resume", "checkpoint": str(path), "step": self.start_step,
                         "consumed_samples": payload["consumed_samples"],
@@ -266,7 +279,7 @@ class Trainer:
             group["lr"] = lr
         loss_sum = torch.zeros((), device=self.device)
         for micro in range(self.grad_accum):
-            ids = micro_batch_ids(step=step, micro=micro, rank=self.dist.rank, world_size=self.dist.world_size,
+            ids = micro_batch_ids(step=step + self.data_offset, micro=micro, rank=self.dist.rank, world_size=self.dist.world_size,
                                   micro_batch_size=cfg.micro_batch_size, global_batch_size=cfg.global_batch_size)
             inputs, targets = (self._to_device(t) for t in PretrainData.batch(self.data.train, ids))
             last = micro == self.grad_accum - 1
@@ -321,7 +334,7 @@ class Trainer:
         (training in slices, e.g. under a job time limit; the schedule still spans ``max_steps``)."""
         cfg = self.cfg
         end = cfg.max_steps if stop_after is None else min(stop_after, cfg.max_steps)
-        result = TrainResult(skipped_steps=self.skipped_steps)
+        result = TrainResult(skipped_steps=self.skipped_steps, spikes=self.spikes)
         self.runner.train()
         if self.start_step == 0:
             self.log.write({"event": "start", "params": self.model.num_params(), "world_size": self.dist.world_size,
@@ -332,7 +345,8 @@ class Trainer:
         consecutive_skips = 0
         window_start, window_steps = time.perf_counter(), 0
         run_time, run_steps, first_window = 0.0, 0, True
-        for step in range(self.start_step, end):
+        step = self.start_step
+        while step < end:
             try:
                 loss, grad_norm, applied = self.train_step(step)
             except torch.OutOfMemoryError as error:
@@ -353,6 +367,13 @@ class Trainer:
                                         f"(last at step {done}); lower optim.lr or check the data")
             else:
                 consecutive_skips = 0
+                spike = self.spike_guard.observe(step, loss)
+                if spike is not None:
+                    self.log.write({"event": "train", "step": done, "loss": loss, "grad_norm": grad_norm,
+                                    "lr": lr_at(step, cfg.optim, cfg.max_steps), "skipped": len(self.skipped_steps)})
+                    step = self._restore_before(spike)
+                    window_start, window_steps = time.perf_counter(), 0
+                    continue
             if done % cfg.log_every == 0 or done == end:
                 elapsed = time.perf_counter() - window_start
                 tokens_per_second = tokens_per_step_per_device * window_steps / elapsed
@@ -369,8 +390,10 @@ class Trainer:
                 result.val_losses[done] = self._log_eval(done)
                 window_start = time.perf_counter()
             if cfg.checkpoint.every and done % cfg.checkpoint.every == 0 and done != end:
-                result.last_checkpoint = self.save(done)
+                if self.spike_guard.suspicious_since is None:  # never save in the middle of a possible spike
+                    result.last_checkpoint = self.save(done)
                 window_start = time.perf_counter()
+            step = done
         if end < cfg.max_steps:
             result.last_checkpoint = self.save(end)
             self.log.write({"event": "stopped", "step": end, "checkpoint": str(result.last_checkpoint)})
@@ -382,6 +405,32 @@ class Trainer:
                 result.last_checkpoint = self.save(end)
         result.tokens_per_second = tokens_per_step_per_device * run_steps / run_time if run_time else None
         return result
+
+    def _restore_before(self, spike: Spike) -> int:
+        """Load the newest checkpoint taken before the spike began, move the data past the spike window, and return
+        the step to continue from. Raises when there is nothing to restore or restores keep recurring."""
+        if len(self.spikes) >= self.cfg.spike_guard.max_restores:
+            raise TrainingError(f"loss spiked again at step {spike.last_step + 1} after {len(self.spikes)} restores "
+                                "(spike_guard.max_restores); lower optim.lr or inspect the data")
+        good = [(step, path) for step, path in ckpt.list_checkpoints(self.checkpoint_dir) if step <= spike.first_step]
+        if not good:
+            raise TrainingError(f"loss spiked at step {spike.last_step + 1} ({spike.loss:.4g} vs running mean "
+                                f"{spike.running_mean:.4g}) and no checkpoint precedes it; set checkpoint.every "
+                                "so the spike guard can restore, or spike_guard.enabled=false")
+        restored_step, path = good[-1]
+        ckpt.load_checkpoint(path, model=self.model, optimizer=self.optimizer, rank=self.dist.rank)
+        # The restarted step `restored_step` reads the batch after the spike window: everything the run read from
+        # the checkpoint to the spike is skipped.
+        skipped_data = spike.last_step + 1 - restored_step
+        self.data_offset += skipped_data
+        record = {"step": spike.last_step + 1, "first_step": spike.first_step + 1, "loss": spike.loss,
+                  "running_mean": spike.running_mean, "restored_step": restored_step,
+                  "skipped_data_steps": skipped_data, "data_offset": self.data_offset}
+        self.spikes.append(record)
+        self.spike_guard.reset_after_restore()
+        self.log.drop_after(restored_step, keep_events=("spike",))  # the steps after the checkpoint are redone
+        self.log.write({"event": "spike", **record, "checkpoint": str(path)})
+        return restored_step
 
     def _log_eval(self, step: int) -> float | None:
         val_loss = self.evaluate()

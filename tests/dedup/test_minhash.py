@@ -39,11 +39,25 @@ def test_unspaced_scripts_become_character_tokens_and_other_scripts_stay_words()
     assert normalized_tokens("안녕 하세요") == ["안녕", "하세요"]
 
 
-def test_exact_key_ignores_formatting_only():
-    key = exact_key(normalized_tokens("The quick brown fox."))
-    assert key == exact_key(normalized_tokens("  the QUICK, brown   fox!"))
-    assert key != exact_key(normalized_tokens("The quick brown cat."))
-    assert exact_key([]) is None
+def test_exact_key_folds_whitespace_and_unicode_form_only():
+    key = exact_key("The quick brown fox.")
+    assert key == exact_key("  The quick\tbrown\n\n fox. ")
+    assert exact_key("caf\u00e9") == exact_key("cafe\u0301")  # NFC: composed and decomposed e-acute
+    assert key != exact_key("the quick brown fox.") and key != exact_key("The quick brown fox!")
+    assert exact_key(None) is None and exact_key(" \n\t") is None
+
+
+def test_exact_key_keeps_operators_and_symbols_as_content():
+    assert exact_key("x = a + b") != exact_key("x = a - b")
+    assert exact_key("2+2=4") != exact_key("2*2=4")
+
+
+def test_texts_shorter_than_a_shingle_take_part_in_the_exact_step_only():
+    hasher = MinHasher(MinHashParams())
+    key_plus, shingles, signature = hasher.fingerprint("x = a + b")
+    assert key_plus is not None and len(shingles) == 0 and signature is None
+    assert hasher.fingerprint("x = a - b")[0] != key_plus
+    assert hasher.fingerprint("one two three four five six")[2] is not None
 
 
 def test_shingles_are_order_sensitive_sets_and_short_texts_give_one_shingle():

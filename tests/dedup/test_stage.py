@@ -50,12 +50,16 @@ def build_corpus() -> tuple[list[tuple], dict[str, str]]:
     add("a2", " ".join(base).upper().replace(" ", ",  ") + "!"); expected["a2"] = "a0"
     add("a3", " ".join(edit(base, [100], "x"))); expected["a3"] = "a0"
 
-    # A chain: b0~b1 and b1~b2, but b0 and b2 are not similar; transitivity puts all three in one group.
+    # A chain: b0~b1 and b1~b2, but b0 and b2 are not similar. Transitivity puts all three in one group; the
+    # survivor check (default) releases b2, which is unlike the survivor b0.
     chain = words(rng, 200)
     b1 = edit(chain, range(5, 200, 70), "y")
     b2 = edit(b1, range(40, 200, 70), "z")
     add("b0", " ".join(chain)); add("b1", " ".join(b1)); add("b2", " ".join(b2))
-    expected["b1"] = expected["b2"] = "b0"
+    expected["b1"] = "b0"
+
+    # Code and arithmetic differing in one operator are different documents, not exact duplicates.
+    add("m0", "x = a + b"); add("m1", "x = a - b"); add("m2", "2+2=4"); add("m3", "2*2=4")
 
     # Quality decides the survivor: the best-scored copy wins even with a larger id; NaN ranks last.
     q = words(rng, 150)
@@ -117,32 +121,43 @@ def test_duplicates_are_removed_with_the_survivor_id(corpus, result):
     rows, _ = result
     removed = {i: r["reason_detail"] for i, r in rows.items() if r["reason"] is not None}
     assert removed == expected
-    assert rows["a1"]["reason"] == rows["a2"]["reason"] == "exact_duplicate"
+    assert rows["a1"]["reason"] == "exact_duplicate"
     assert rows["q2"]["reason"] == "exact_duplicate"
-    for doc_id in ("a3", "b1", "b2", "c1", "q0"):
+    for doc_id in ("a2", "a3", "b1", "c1", "q0"):  # a2 differs in case and punctuation: a near duplicate
         assert rows[doc_id]["reason"] == "minhash_duplicate", doc_id
 
 
-def test_groups_are_transitive_and_annotated(result):
-    rows, _ = result
-    assert {rows[i]["dup_cluster"] for i in ("b0", "b1", "b2")} == {"b0"}
-    assert rows["b0"]["dup_group_size"] == 3 and rows["a0"]["dup_group_size"] == 4
+def test_survivor_check_releases_chain_members_unlike_the_survivor(result):
+    rows, stats = result
+    assert rows["b2"]["reason"] is None and rows["b2"]["dup_group_size"] == 1 and rows["b2"]["dup_cluster"] is None
+    assert rows["b1"]["dup_cluster"] == "b0" and rows["b0"]["dup_group_size"] == 2
+    assert rows["a0"]["dup_group_size"] == 4
     assert rows["q1"]["reason"] is None and rows["q1"]["dup_cluster"] == "q1"
+    assert stats["released_by_survivor_check"] == 1
+
+
+def test_without_survivor_check_groups_are_transitive(spark, corpus, tmp_path_factory):
+    docs, _ = corpus
+    rows, stats = run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_t"), input_partitions=1,
+                            survivor_check=False)
+    assert {rows[i]["dup_cluster"] for i in ("b0", "b1", "b2")} == {"b0"}
+    assert rows["b2"]["reason"] == "minhash_duplicate" and rows["b0"]["dup_group_size"] == 3
+    assert "released_by_survivor_check" not in stats
 
 
 def test_unrelated_and_empty_documents_are_kept_alone(result):
     rows, _ = result
     for doc_id, row in rows.items():
-        if doc_id[0] in "uhp":
+        if doc_id[0] in "uhpm":
             assert row["reason"] is None and row["dup_cluster"] is None and row["dup_group_size"] == 1, doc_id
 
 
 def test_stats(result):
     _, stats = result
     assert stats["groups"] == 4 + 0 + 0  # a, b, q, c
-    assert stats["group_size_histogram"] == {"2": 1, "3": 2, "4": 1}
-    assert stats["exact_duplicates"] == 3 and stats["minhash_duplicates"] == 5
-    assert stats["duplicates_removed"] == 8
+    assert stats["group_size_histogram"] == {"2": 2, "3": 1, "4": 1}
+    assert stats["exact_duplicates"] == 2 and stats["minhash_duplicates"] == 5
+    assert stats["duplicates_removed"] == 7
     assert stats["exact_groups"] == 2
     assert stats["candidate_pairs"] >= stats["verified_pairs"] >= 5
     assert stats["parameters"]["bands"] == 21 and stats["parameters"]["rows"] == 9

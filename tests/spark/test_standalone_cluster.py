@@ -1,0 +1,68 @@
+"""The demo pipeline on a real Spark standalone cluster (a master and two workers as separate processes, started
+from the installed pyspark) gives the same ledger, kept documents and token shards as local mode.
+
+Both runs go through ``spark-submit pipelines/curate.py`` as users run them. Slow (two full demo runs): run with
+``pytest -m slow tests/spark/test_standalone_cluster.py``; CI runs it after the default suite.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curator.spark.standalone import StandaloneCluster
+
+
+REPO = Path(__file__).resolve().parents[2]
+DOCUMENT_STAGES = ("ingest", "langid", "quality", "dedup", "pii")
+
+pytestmark = pytest.mark.slow
+
+
+def submit(cluster: StandaloneCluster, master: str | None, output: Path, log: Path) -> None:
+    command = cluster.submit_command(str(REPO / "pipelines" / "curate.py"), str(REPO / "pipelines" / "demo.yaml"),
+                                     "--output", str(output))
+    if master is not None:  # the same command against local mode instead of the cluster
+        command[command.index("--master") + 1] = master
+    with open(log, "wb") as handle:
+        finished = subprocess.run(command, cwd=REPO, env=cluster.env(), stdout=handle, stderr=subprocess.STDOUT,
+                                  timeout=1800)
+    assert finished.returncode == 0, log.read_text()[-4000:]
+
+
+def kept_ids(root: Path, stage: str) -> list[str]:
+    return sorted(pq.read_table(root / stage / "data", columns=["id"]).column("id").to_pylist())
+
+
+def ledger_counts(root: Path) -> dict:
+    ledger = json.loads((root / "ledger.json").read_text())
+    return {key: ledger[key] for key in ("input", "kept", "rejected_total", "balanced", "stages")}
+
+
+def token_summary(root: Path) -> dict:
+    manifest = json.loads((root / "tokenize" / "tokens" / "manifest.json").read_text())
+    return {"tokenizer": manifest["tokenizer"]["hash"], "documents": manifest["documents"],
+            "tokens": manifest["tokens"],
+            "shards": sorted((s["documents"], s["tokens"], s["sha256_bin"], s["sha256_idx"])
+                             for s in manifest["shards"])}
+
+
+def test_demo_on_two_worker_standalone_cluster_matches_local_mode(tmp_path):
+    with StandaloneCluster(tmp_path / "cluster", workers=2, cores_per_worker=1, memory_per_worker="1g") as cluster:
+        status = cluster.status()
+        assert status["status"] == "ALIVE" and len(status["workers"]) == 2
+        submit(cluster, None, tmp_path / "on_cluster", tmp_path / "cluster.log")
+        apps = cluster.status()["completedapps"]
+        assert apps and apps[-1]["name"], "the run did not register as an application on the cluster"
+        submit(cluster, "local[2]", tmp_path / "local", tmp_path / "local.log")
+
+    on_cluster, local = tmp_path / "on_cluster", tmp_path / "local"
+    assert ledger_counts(on_cluster) == ledger_counts(local)
+    assert ledger_counts(on_cluster)["balanced"]
+    for stage in DOCUMENT_STAGES:
+        assert kept_ids(on_cluster, stage) == kept_ids(local, stage), stage
+    assert token_summary(on_cluster) == token_summary(local)
