@@ -13,7 +13,7 @@ Data (../shared/data):
   (written in case, digit, punctuation and spacing variants), plus near misses (one word changed) that must stay.
   Precision and recall of the removed lines against the planted truth.
 
-Systems: curator ``line_dedup`` (lines, defaults: min_unit_chars 20, max_occurrences 1, keep_first), through Spark
+Systems: curator ``line_dedup`` (lines, defaults: min_unit_chars 10, max_occurrences 1, keep_first), through Spark
 ``local[2]`` (session already running), reading parquet and writing the annotated parquet; datatrove 0.10.1
 ``SentenceDedupSignature -> SentenceFindDedups -> SentenceDedupFilter`` in one process over in-memory documents,
 with its defaults (3-sentence spans, spaCy sentencizer, min 50 words left) and in its line mode (one line per

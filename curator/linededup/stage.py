@@ -67,7 +67,7 @@ class LineDedupConfig(StageConfig):
     digits: bool = Field(True, description="every digit counts as 0 ('© 2019' matches '© 2023')")
     punctuation: bool = Field(True, description="drop punctuation and symbols before hashing")
     whitespace: bool = Field(True, description="collapse runs of whitespace before hashing")
-    min_unit_chars: int = Field(20, ge=1, description="units shorter than this after normalisation are left alone")
+    min_unit_chars: int = Field(10, ge=1, description="units shorter than this after normalisation are left alone")
     max_occurrences: int = Field(1, ge=1, description="a unit held by more documents than this is removed")
     keep_first: bool = Field(True, description="keep a repeated unit's first occurrence (smallest document id, "
                                                "then position), as CCNet does; false removes every copy")
