@@ -16,8 +16,10 @@ Data (../shared/data):
 Systems: curator ``line_dedup`` (lines, defaults: min_unit_chars 10, max_occurrences 1, keep_first), through Spark
 ``local[2]`` (session already running), reading parquet and writing the annotated parquet; datatrove 0.10.1
 ``SentenceDedupSignature -> SentenceFindDedups -> SentenceDedupFilter`` in one process over in-memory documents,
-with its defaults (3-sentence spans, spaCy sentencizer, min 50 words left) and in its line mode (one line per
-span, ``split_sentences=False, n_sentences=1``, the nearest to line dedup). Both keep the first occurrence.
+with its defaults (3-sentence spans, spaCy sentencizer, min 50 words left; sha1 64-bit hashes, as its default
+xxhash path fails with xxhash 4) and in its line mode (one line per span, ``split_sentences=False,
+n_sentences=1``, the nearest to line dedup). Both keep the first occurrence. curator's input is written as 4
+parquet files, as a previous stage would leave it (one small file would be one task on one core).
 
     nice .venv/bin/python benchmarks/bench_line_dedup.py [--planted-docs 20000] [--skip-datatrove]
 """
@@ -101,6 +103,9 @@ def planted_corpus(n_docs: int, seed: int = 0) -> tuple[list[dict], dict[str, se
     return docs, truth
 
 
+INPUT_FILES = 4
+
+
 # -- systems -----------------------------------------------------------------------------------------------------
 
 
@@ -117,9 +122,13 @@ def run_curator(spark, docs: list[dict], work: Path, **config) -> tuple[dict[str
     work.mkdir(parents=True)
     table = pa.Table.from_pylist([{"id": d["id"], "text": d["text"], "source": "bench", "url": None, "meta": "{}"}
                                   for d in docs], schema=DOCUMENT_SCHEMA)
-    pq.write_table(table, work / "in.parquet")
+    # Several files, as a previous stage writes them: one small file would be one task on one core.
+    (work / "in").mkdir()
+    step = -(-len(docs) // INPUT_FILES)
+    for i in range(INPUT_FILES):
+        pq.write_table(table.slice(i * step, step), work / "in" / f"part-{i}.parquet")
     started = time.perf_counter()
-    df = spark.read.parquet(str(work / "in.parquet"))
+    df = spark.read.parquet(str(work / "in"))
     ctx = StageContext(spark=spark, run_dir=work, scratch_dir=work / "scratch", stage_name="line_dedup")
     annotated = LineDedupStage(LineDedupConfig(**config)).annotate(df, ctx)
     annotated.frame.select("id", "text", "reason").write.parquet(str(work / "out"))
@@ -130,12 +139,16 @@ def run_curator(spark, docs: list[dict], work: Path, **config) -> tuple[dict[str
 
 def run_datatrove(docs: list[dict], work: Path, sentences: bool) -> tuple[dict[str, str | None], float]:
     from datatrove.data import Document
+    from datatrove.utils.hashing import HashConfig
     from datatrove.pipeline.dedup.sentence_dedup import (
         SentDedupConfig, SentenceDedupFilter, SentenceDedupSignature, SentenceFindDedups,
     )
 
     shutil.rmtree(work, ignore_errors=True)
-    config = SentDedupConfig() if sentences else SentDedupConfig(split_sentences=False, n_sentences=1)
+    # datatrove's default xxhash path passes str to xxhash, which xxhash >= 4 refuses: its sha1 64-bit path instead.
+    hashing = HashConfig(precision=64, hash_fc="sha1")
+    config = (SentDedupConfig(hash_config=hashing) if sentences
+              else SentDedupConfig(split_sentences=False, n_sentences=1, hash_config=hashing))
     started = time.perf_counter()
     SentenceDedupSignature(output_folder=str(work / "sigs"), config=config).run(
         (Document(text=d["text"], id=d["id"]) for d in docs), rank=0, world_size=1)
@@ -213,8 +226,9 @@ def main() -> None:
     os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = get_session(SparkSpec(master="local[2]", app_name="bench-line-dedup",
                                   conf={"spark.sql.shuffle.partitions": 4, "spark.ui.showConsoleProgress": False}))
-    spark.range(10).count()  # warm the session up outside the timings
     tmp = Path(tempfile.mkdtemp(prefix="bench_line_dedup_"))
+    # Warm the session and the Python workers up outside the timings.
+    run_curator(spark, planted_corpus(200, seed=1)[0], tmp / "warmup")
     systems = [("curator line_dedup (lines)", lambda docs, name: run_curator(spark, docs, tmp / f"c_{name}"))]
     if not args.skip_datatrove:
         systems += [

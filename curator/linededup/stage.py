@@ -3,19 +3,19 @@ footers, mailing-list footers, signatures), in the way CCNet removes repeated pa
 
 Steps on Spark (the per-document logic is in :mod:`curator.linededup.units`):
 
-1. **Index.** One ``mapInArrow`` pass turns every document into narrow rows ``(id, hash, position, copies)``: one
-   per distinct unit long enough to count (64-bit hash of the normalised unit, its first position in the
-   document, how often it occurs there). No text leaves this pass. Materialised: it is read twice.
-2. **Count.** ``groupBy(hash)``: the number of documents holding each unit and its first occurrence in the stable
-   order (smallest document ``id``, then position). Units held by more than ``max_occurrences`` documents are
-   *repeated*. Nothing is collected to the driver.
-3. **Plan.** The index joined with the repeated units gives, per document, the (hash, position to keep) pairs to
-   remove: with ``keep_first`` the document holding the first occurrence keeps that one copy (and loses only
-   further copies of it); every other document loses every copy. Documents with nothing to remove get no row.
+1. **Index.** One ``mapInArrow`` pass turns every document into narrow rows ``(id, hash, positions)``: one per
+   distinct unit long enough to count (64-bit hash of the normalised unit, the positions where the document holds
+   it). No text leaves this pass. Materialised: it is read twice.
+2. **Count.** ``groupBy(hash)``: the number of documents holding each unit and the first of them in the stable
+   order (smallest document ``id``). Units held by more than ``max_occurrences`` documents are *repeated*. Nothing
+   is collected to the driver.
+3. **Plan.** The index joined with the repeated units gives, per document, the unit positions to remove: with
+   ``keep_first`` the first holder keeps its first copy (and loses only further copies); every other document
+   loses every copy. Documents with nothing to remove get no row.
 4. **Rewrite.** The documents are joined with their plan (left join: every document stays) and one more
-   ``mapInArrow`` pass rewrites their text. A document that lost units and is left with fewer than
-   ``min_doc_chars`` non-blank characters is rejected as ``line_dedup_too_short``; its rejected row keeps the
-   original text, so what was removed can be inspected.
+   ``mapInArrow`` pass drops the planned positions from their text (no re-hashing). A document that lost units and
+   is left with fewer than ``min_doc_chars`` non-blank characters is rejected as ``line_dedup_too_short``; its
+   rejected row keeps the original text, so what was removed can be inspected.
 
 Every document carries ``line_dedup_units_removed`` and ``line_dedup_chars_removed``; the runner totals both into
 ``stats.json``. Units shorter than ``min_unit_chars`` after normalisation ("Home", "Share", a date) are never
@@ -48,15 +48,14 @@ CHARS_REMOVED = "line_dedup_chars_removed"
 LINE_DEDUP_FIELDS = [pa.field(UNITS_REMOVED, pa.int32()), pa.field(CHARS_REMOVED, pa.int64())]
 
 # Internal columns: the index rows and the per-document removal plan.
-HASH, POSITION, COPIES = "_unit_hash", "_unit_position", "_unit_copies"
+HASH, POSITIONS = "_unit_hash", "_unit_positions"
 REMOVALS = "_line_removals"
 INDEX_FIELDS = [
     pa.field(ID, pa.string(), nullable=False),
     pa.field(HASH, pa.int64(), nullable=False),
-    pa.field(POSITION, pa.int32(), nullable=False),
-    pa.field(COPIES, pa.int32(), nullable=False),
+    pa.field(POSITIONS, pa.list_(pa.int32()), nullable=False),
 ]
-REMOVAL_TYPE = pa.list_(pa.struct([pa.field("hash", pa.int64()), pa.field("keep", pa.int32())]))
+REMOVAL_TYPE = pa.list_(pa.int32())
 
 
 class LineDedupConfig(StageConfig):
@@ -84,46 +83,35 @@ class LineDedupConfig(StageConfig):
 
 
 def index_batch(batch: pa.RecordBatch, config: LineDedupConfig) -> pa.RecordBatch:
-    """``(id, text)`` rows -> index rows ``(id, hash, position, copies)``, one per distinct eligible unit."""
+    """``(id, text)`` rows -> index rows ``(id, hash, positions)``, one per distinct eligible unit."""
     from curator.linededup.units import distinct_units
 
     norm = config.normalisation()
-    ids, hashes, positions, copies = [], [], [], []
+    ids, hashes, positions = [], [], []
     for doc_id, text in zip(batch.column(ID).to_pylist(), batch.column(TEXT).to_pylist()):
-        for h, position, n in distinct_units(text, config.unit, norm, config.min_unit_chars):
+        for h, where in distinct_units(text, config.unit, norm, config.min_unit_chars):
             ids.append(doc_id)
             hashes.append(h)
-            positions.append(position)
-            copies.append(n)
+            positions.append(where)
     return pa.RecordBatch.from_arrays(
-        [pa.array(ids, pa.string()), pa.array(hashes, pa.int64()), pa.array(positions, pa.int32()),
-         pa.array(copies, pa.int32())],
+        [pa.array(ids, pa.string()), pa.array(hashes, pa.int64()), pa.array(positions, pa.list_(pa.int32()))],
         schema=pa.schema(INDEX_FIELDS),
     )
 
 
 def rewrite_batch(batch: pa.RecordBatch, config: LineDedupConfig) -> pa.RecordBatch:
-    """Documents plus their removal plan (``_line_removals``, null = nothing to remove) -> annotated documents
-    (rewritten text, removal counts, decision columns), without the plan column."""
+    """Documents plus their removal plan (``_line_removals``: unit positions, null = nothing to remove) ->
+    annotated documents (rewritten text, removal counts, decision columns), without the plan column."""
     from curator.linededup.units import remove_units
 
-    norm = config.normalisation()
     texts = batch.column(TEXT).to_pylist()
     plans = batch.column(REMOVALS).to_pylist()
     out_texts, units, chars, reasons, details = [], [], [], [], []
     for text, plan in zip(texts, plans):
-        if not plan or text is None:
-            out_texts.append(text)
-            units.append(0)
-            chars.append(0)
-            reasons.append(None)
-            details.append(None)
-            continue
-        result = remove_units(text, config.unit, norm, config.min_unit_chars,
-                              ((p["hash"], p["keep"]) for p in plan))
+        result = remove_units(text, config.unit, plan or ())
         units.append(result.units_removed)
         chars.append(result.chars_removed)
-        left = len(result.text.strip())
+        left = len(result.text.strip()) if result.text else 0
         if result.units_removed and left < config.min_doc_chars:
             out_texts.append(text)  # the rejected row shows what the document was
             reasons.append(TOO_SHORT)
@@ -172,27 +160,25 @@ class LineDedupStage(Stage):
         index_rows = materialise(
             df.select(ID, TEXT).mapInArrow(index, spark_schema(pa.schema(INDEX_FIELDS))), scratch / "index")
 
-        # 2. Count documents per unit; the first occurrence is the smallest (id, position).
+        # 2. Count documents per unit and find the first holder.
         repeated = materialise(
-            index_rows.repartition(partitions, HASH).groupBy(HASH).agg(
-                F.count(F.lit(1)).alias("docs"), F.min(F.struct(ID, POSITION)).alias("first"))
-            .where(F.col("docs") > cfg.max_occurrences)
-            .select(HASH, "docs", F.col(f"first.{ID}").alias("first_id"),
-                    F.col(f"first.{POSITION}").alias("first_position")),
+            index_rows.repartition(partitions, HASH).groupBy(HASH)
+            .agg(F.count(F.lit(1)).alias("docs"), F.min(ID).alias("first_id"))
+            .where(F.col("docs") > cfg.max_occurrences),
             scratch / "repeated",
         )
 
-        # 3. Per-document plan: (hash, position to keep or -1).
-        holder = F.col(ID) == F.col("first_id")
-        planned = index_rows.join(repeated, HASH)
+        # 3. Per-document plan: the unit positions to remove.
+        positions = F.col(POSITIONS)
         if cfg.keep_first:
-            # The first holder keeps its first copy: it has something to remove only if it holds more copies.
-            planned = planned.where(~holder | (F.col(COPIES) > 1))
-            keep = F.when(holder, F.col("first_position")).otherwise(F.lit(-1))
+            # The first holder keeps its first copy and loses only further copies.
+            first_holder = F.col(ID) == F.col("first_id")
+            drop = F.when(first_holder, F.slice(positions, 2, F.size(positions))).otherwise(positions)
         else:
-            keep = F.lit(-1)
-        plans = planned.groupBy(ID).agg(
-            F.collect_list(F.struct(F.col(HASH).alias("hash"), keep.cast("int").alias("keep"))).alias(REMOVALS))
+            drop = positions
+        plans = (index_rows.join(repeated, HASH).select(ID, drop.alias("drop"))
+                 .where(F.size("drop") > 0)
+                 .groupBy(ID).agg(F.flatten(F.collect_list("drop")).alias(REMOVALS)))
 
         # 4. Rewrite every document (left join: documents with no plan pass through unchanged).
         out_schema = with_fields(arrow_schema_of(df), LINE_DEDUP_FIELDS + DECISION_FIELDS)

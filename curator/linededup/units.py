@@ -1,9 +1,9 @@
 """Pure per-document logic of line dedup: split a text into units, normalise and hash them, and rewrite a text
-without given units. No Spark here; :mod:`curator.linededup.stage` runs these functions over Arrow batches.
+without the units at given positions. No Spark here; :mod:`curator.linededup.stage` runs these over Arrow batches.
 
 A *unit* is a line, a paragraph (blocks separated by blank lines) or a sentence. Units are the non-blank pieces
 between separators; a unit's *position* is its index in that list, so splitting the same text twice gives the same
-positions (the stage relies on this: it hashes in one pass and rewrites in another). Whitespace-only pieces are
+positions (the stage relies on this: it hashes in one pass and removes positions in another). Whitespace-only pieces are
 never units, and units whose normalised form is shorter than ``min_unit_chars`` are never hashed, so they are never
 removed.
 
@@ -30,7 +30,10 @@ _SEPARATORS: dict[str, re.Pattern] = {
     "paragraph": re.compile(r"\n(?:[ \t\r\f\v]*\n)+"),
     "sentence": re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])\s*|\s*\n\s*"),
 }
+# A line without its surrounding whitespace, found in one scan (the common case, so it gets its own pattern).
+_LINE = re.compile(r"[^\S\n]*([^\n]*\S)")
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
+_WORD = re.compile(r"[^\W_]+")
 _DIGIT = re.compile(r"\d")
 
 _SIGN_BIT = 1 << 63
@@ -43,23 +46,29 @@ class Normalisation:
 
     lowercase: bool = True
     digits: bool = True  # every digit becomes 0: "© 2019" and "© 2023" match
-    punctuation: bool = True  # punctuation and symbols are dropped
+    punctuation: bool = True  # punctuation and symbols become spaces: "Home | News" matches "home news"
     whitespace: bool = True  # runs of whitespace become one space
 
     def apply(self, unit: str) -> str:
         if self.lowercase:
             unit = unit.lower()
-        if self.punctuation:
-            unit = _PUNCTUATION.sub("", unit)
+        if self.punctuation and self.whitespace:
+            unit = " ".join(_WORD.findall(unit))  # both in one scan
+        elif self.punctuation:
+            unit = _PUNCTUATION.sub(" ", unit).strip()
+        elif self.whitespace:
+            unit = " ".join(unit.split())
+        else:
+            unit = unit.strip()
         if self.digits:
             unit = _DIGIT.sub("0", unit)
-        if self.whitespace:
-            return " ".join(unit.split())
-        return unit.strip()
+        return unit
 
 
 def unit_spans(text: str, kind: UnitKind) -> list[tuple[int, int]]:
     """(start, end) of every non-blank unit of ``text``, in order; spans exclude surrounding whitespace."""
+    if kind == "line":
+        return [m.span(1) for m in _LINE.finditer(text)]
     spans = []
     start = 0
     for match in _SEPARATORS[kind].finditer(text):
@@ -96,18 +105,16 @@ def hashed_units(text: str | None, kind: UnitKind, norm: Normalisation, min_unit
 
 
 def distinct_units(text: str | None, kind: UnitKind, norm: Normalisation,
-                   min_unit_chars: int) -> list[tuple[int, int, int]]:
-    """(hash, first position, copies in this document) per distinct eligible unit: one row per (document, hash),
-    which is what the corpus-wide count needs (documents per hash) and keeps the exploded table narrow."""
-    first: dict[int, int] = {}
-    copies: dict[int, int] = {}
+                   min_unit_chars: int) -> list[tuple[int, list[int]]]:
+    """(hash, positions in this document) per distinct eligible unit: one row per (document, hash), which is what
+    the corpus-wide count needs (documents per hash) and keeps the exploded table narrow."""
+    positions: dict[int, list[int]] = {}
     for position, h in hashed_units(text, kind, norm, min_unit_chars):
-        if h not in first:
-            first[h] = position
-            copies[h] = 1
+        if h in positions:
+            positions[h].append(position)
         else:
-            copies[h] += 1
-    return [(h, first[h], copies[h]) for h in first]
+            positions[h] = [position]
+    return list(positions.items())
 
 
 @dataclass(frozen=True)
@@ -117,26 +124,13 @@ class Rewrite:
     chars_removed: int
 
 
-def remove_units(text: str, kind: UnitKind, norm: Normalisation, min_unit_chars: int,
-                 removals: Iterable[tuple[int, int]]) -> Rewrite:
-    """``text`` without the units whose hash is in ``removals``.
-
-    ``removals`` holds (hash, keep_position) pairs: every unit with that hash is removed except the one at
-    ``keep_position`` (-1: keep none). That is how the first occurrence of a repeated unit survives in the
-    document that holds it.
-    """
-    keep_at = dict(removals)
-    if not text or not keep_at:
+def remove_units(text: str, kind: UnitKind, drop: Iterable[int]) -> Rewrite:
+    """``text`` without the units at positions ``drop`` (positions as :func:`unit_spans` numbers them)."""
+    drop = set(drop)
+    if not text or not drop:
         return Rewrite(text, 0, 0)
     spans = unit_spans(text, kind)
-    drop = set()
-    for position, (start, end) in enumerate(spans):
-        normalised = norm.apply(text[start:end])
-        if len(normalised) < min_unit_chars:
-            continue
-        h = unit_hash(normalised)
-        if h in keep_at and keep_at[h] != position:
-            drop.add(position)
+    drop.intersection_update(range(len(spans)))
     if not drop:
         return Rewrite(text, 0, 0)
     kept = [i for i in range(len(spans)) if i not in drop]
@@ -147,10 +141,14 @@ def remove_units(text: str, kind: UnitKind, norm: Normalisation, min_unit_chars:
         start, end = spans[i]
         pieces.append(text[start:end])
         if n + 1 < len(kept):
-            # Between two kept units lie one or more original separators; the one with the most line breaks keeps
-            # a paragraph break that followed a removed line.
-            gaps = [text[spans[j][1]:spans[j + 1][0]] for j in range(i, kept[n + 1])]
-            pieces.append(max(gaps, key=lambda gap: gap.count("\n")))
+            following = kept[n + 1]
+            if following == i + 1:
+                pieces.append(text[end:spans[following][0]])
+            else:
+                # Between two kept units lie several original separators; the one with the most line breaks
+                # keeps a paragraph break that followed a removed line.
+                gaps = [text[spans[j][1]:spans[j + 1][0]] for j in range(i, following)]
+                pieces.append(max(gaps, key=lambda gap: gap.count("\n")))
     pieces.append(text[spans[-1][1]:])
     out = "".join(pieces)
     return Rewrite(out, len(drop), len(text) - len(out))

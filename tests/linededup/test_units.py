@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pyarrow as pa
 import pytest
 from pydantic import ValidationError
@@ -55,7 +57,8 @@ def test_normalisation_options():
     assert Normalisation(lowercase=False).apply(unit) == "Share THIS article on Facebook 0000"
     assert Normalisation(digits=False).apply(unit) == "share this article on facebook 2019"
     assert Normalisation(punctuation=False).apply(unit) == "share this, article!! on facebook © 0000"
-    assert Normalisation(whitespace=False).apply(unit) == "share this article on   facebook  0000"
+    assert Normalisation(whitespace=False).apply("A-b  c") == "a b  c"  # punctuation becomes a space
+    assert Normalisation(whitespace=False).apply(unit) == "share this  article   on   facebook   0000"
 
 
 def test_hash_is_signed_64_bit_and_stable():
@@ -72,44 +75,36 @@ def test_short_units_are_never_hashed():
     assert hashed_units(None, "line", norm, 1) == [] and hashed_units("", "line", norm, 1) == []
 
 
-def test_distinct_units_count_copies_and_first_position():
+def test_distinct_units_give_every_position_once_per_hash():
     text = "Repeated footer line here\nunique body text one\nREPEATED footer line, here!\nunique body text two"
     rows = distinct_units(text, "line", Normalisation(), 10)
-    assert [(pos, copies) for _, pos, copies in rows] == [(0, 2), (1, 1), (3, 1)]
+    assert [where for _, where in rows] == [[0, 2], [1], [3]]
+    assert rows[0][0] == unit_hash("repeated footer line here")
 
 
 def test_remove_units_keeps_everything_else_byte_for_byte():
-    norm = Normalisation()
-    by_line = dict(hashed_units(PAGE, "line", norm, 20))
-    newsletter, share = by_line[1], by_line[5]
-    out = remove_units(PAGE, "line", norm, 20, [(newsletter, -1), (share, -1)])
+    out = remove_units(PAGE, "line", [1, 5])  # the newsletter line and the share line
     assert out.text == (
         "Home\n\nThe river rose two metres overnight.\nResidents of the lower town were moved to the school.\n\n\n"
         "Second paragraph. It has two sentences? Yes… 你好。世界！  \n"
     )
     assert (out.units_removed, out.chars_removed) == (2, len(PAGE) - len(out.text))
-    # Nothing to remove: the very same string.
-    assert remove_units(PAGE, "line", norm, 20, []).text is PAGE
-    assert remove_units(PAGE, "line", norm, 20, [(unit_hash("not in the page"), -1)]).units_removed == 0
+    # Nothing to remove: the very same string; positions past the end are ignored.
+    assert remove_units(PAGE, "line", []).text is PAGE
+    assert remove_units(PAGE, "line", [17]).units_removed == 0
 
 
-def test_keep_position_spares_one_copy():
-    norm = Normalisation()
-    text = "Subscribe to the newsletter now\nbody one is here and long\nsubscribe to the NEWSLETTER now!"
-    h = unit_hash(norm.apply("Subscribe to the newsletter now"))
-    assert remove_units(text, "line", norm, 10, [(h, 0)]).text == "Subscribe to the newsletter now\nbody one is here and long"
-    assert remove_units(text, "line", norm, 10, [(h, 2)]).text == "body one is here and long\nsubscribe to the NEWSLETTER now!"
-    everything = remove_units(text, "line", norm, 10, [(h, -1), (unit_hash("body one is here and long"), -1)])
+def test_removing_everything_leaves_an_empty_text():
+    text = "  Subscribe to the newsletter now\nbody one is here and long\n"
+    everything = remove_units(text, "line", [0, 1])
     assert everything.text == "" and everything.chars_removed == len(text)
+    assert remove_units(text, "line", [0]).text == "  body one is here and long\n"
 
 
 def test_paragraph_and_sentence_removal():
-    norm = Normalisation()
-    para = hashed_units(PAGE, "paragraph", norm, 20)[0][1]
-    assert remove_units(PAGE, "paragraph", norm, 20, [(para, -1)]).text.startswith("The river rose")
+    assert remove_units(PAGE, "paragraph", [0]).text.startswith("The river rose")
     text = "The council met today. Cookies help us deliver our services. Prices rose again."
-    cookie = unit_hash(norm.apply("Cookies help us deliver our services."))
-    assert remove_units(text, "sentence", norm, 10, [(cookie, -1)]).text == "The council met today. Prices rose again."
+    assert remove_units(text, "sentence", [1]).text == "The council met today. Prices rose again."
 
 
 def batch_of(rows, plans):
@@ -125,21 +120,18 @@ def test_index_batch_rows():
         {"id": "b", "text": None}, {"id": "c", "text": "short"},
     ])
     out = index_batch(batch, config).to_pylist()
-    assert [(r["id"], r["_unit_position"], r["_unit_copies"]) for r in out] == [("a", 0, 2), ("a", 1, 1)]
+    assert [(r["id"], r["_unit_positions"]) for r in out] == [("a", [0, 2]), ("a", [1])]
 
 
 def test_rewrite_batch_rewrites_annotates_and_rejects_too_short():
     config = LineDedupConfig(min_unit_chars=10, min_doc_chars=30)
-    norm = config.normalisation()
-    footer = unit_hash(norm.apply("Copyright by the example newspaper group"))
     rows = [
         {"id": "long", "text": "A long article body that survives the removal.\nCopyright by the example newspaper group"},
         {"id": "short", "text": "Tiny body\nCopyright by the example newspaper group"},
         {"id": "untouched", "text": "Nothing repeated here at all, just prose."},
         {"id": "null", "text": None},
     ]
-    plans = [[{"hash": footer, "keep": -1}], [{"hash": footer, "keep": -1}], None, [{"hash": footer, "keep": -1}]]
-    out = {r["id"]: r for r in rewrite_batch(batch_of(rows, plans), config).to_pylist()}
+    out = {r["id"]: r for r in rewrite_batch(batch_of(rows, [[1], [1], None, [0]]), config).to_pylist()}
     assert REMOVALS not in out["long"]
     assert out["long"]["text"] == "A long article body that survives the removal."
     assert (out["long"][UNITS_REMOVED], out["long"][CHARS_REMOVED], out["long"]["reason"]) == (1, 41, None)
@@ -168,3 +160,17 @@ def test_stage_declares_its_reasons_and_columns():
     assert stage.reasons == (TOO_SHORT,)
     assert [f.name for f in stage.annotation_fields()] == [UNITS_REMOVED, CHARS_REMOVED]
     assert stage.summed_columns() == [UNITS_REMOVED, CHARS_REMOVED]
+
+
+def test_line_spans_match_split_and_strip():
+    rng = random.Random(4)
+    alphabet = ["a", "b", " ", "\t", "\n", "\r", "\u00a0", "\u2028", "é", ".", "\x0b"]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        expected, offset = [], 0
+        for line in text.split("\n"):
+            if line.strip():
+                lead = len(line) - len(line.lstrip())
+                expected.append((offset + lead, offset + lead + len(line.strip())))
+            offset += len(line) + 1
+        assert unit_spans(text, "line") == expected, repr(text)
