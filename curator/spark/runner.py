@@ -317,7 +317,8 @@ class PipelineRunner:
             stats = self.read_stats(s.name)
             if input_count is None:
                 input_count = stats["in"]
-            rows.append({"stage": s.name, "in": stats["in"], "kept": stats["kept"], "rejected": stats["rejected"]})
+            rows.append({"stage": s.name, "in": stats["in"], "kept": stats["kept"], "rejected": stats["rejected"],
+                         "totals": stats.get("totals", {})})
             rejected_total += stats["rejected_total"]
             last_kept = stats["kept"]
         balanced = input_count is not None and input_count == last_kept + rejected_total
@@ -340,11 +341,13 @@ class PipelineRunner:
     def _write_report(self, ledger: dict[str, Any]) -> None:
         lines = [f"# curator run: {self.spec.name}", "", f"Input documents: {ledger['input']}",
                  f"Kept after last completed stage: {ledger['kept']}",
-                 f"Ledger balanced: {ledger['balanced']}", "", "| stage | in | kept | rejected (by reason) |",
-                 "|---|---:|---:|---|"]
+                 f"Ledger balanced: {ledger['balanced']}", "",
+                 "| stage | in | kept | rejected (by reason) | totals (e.g. characters removed) |",
+                 "|---|---:|---:|---|---|"]
         for row in ledger["stages"]:
             reasons = ", ".join(f"{k}={v}" for k, v in row["rejected"].items()) or "-"
-            lines.append(f"| {row['stage']} | {row['in']} | {row['kept']} | {reasons} |")
+            totals = ", ".join(f"{k}={v}" for k, v in row.get("totals", {}).items()) or "-"
+            lines.append(f"| {row['stage']} | {row['in']} | {row['kept']} | {reasons} | {totals} |")
         atomic_write_text(self.root / "report.md", "\n".join(lines) + "\n")
 
 

@@ -1,0 +1,1 @@
+"""Deduplication below the document: lines, paragraphs or sentences repeated across the corpus."""
