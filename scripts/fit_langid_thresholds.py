@@ -88,7 +88,8 @@ def main() -> None:
         "second_detector": "cld2",
         "default": fitted["cld2"]["default"],
         "thresholds": fitted["cld2"]["thresholds"],
-        "fasttext_only": {"default": fitted["none"]["default"], "thresholds": fitted["none"]["thresholds"]},
+        "correct_texts": fitted["cld2"]["correct_texts"],
+        "fasttext_only": fitted["none"],
         "fallback_default": fitted["none"]["default"],
         "labels": {"fasttext": sorted(fasttext_labels(stage.model))},
     }

@@ -74,6 +74,8 @@ def _canonical_candidates(code: str) -> tuple[list[str], str | None]:
         return [], None
     base, script, _region = match.groups()
     script = script.title() if script else None
+    if base in ("zh", "zho", "chi", "cmn") and script in ("Hans", "Hant"):
+        script = None  # the models do not separate simplified from traditional Chinese
     candidates = [base]
     if base in ALIASES:
         candidates.append(ALIASES[base])
