@@ -54,7 +54,9 @@ def char_script(char: str) -> str | None:
 
 
 _SYMBOLS: dict[str, str] = {}  # script code -> one private-use character standing for it in translated text
+_SYMBOL_SCRIPTS: dict[str, str] = {}  # the reverse
 _TABLE: dict[int, str | None] | None = None
+_ASCII_NON_LETTERS = {i: None for i in range(128) if not chr(i).isalpha()}
 
 
 def _translation_table() -> dict[int, str | None]:
@@ -68,6 +70,7 @@ def _translation_table() -> dict[int, str | None]:
             if script is not None and script not in _SYMBOLS:
                 _SYMBOLS[script] = chr(0xF0000 + len(_SYMBOLS))  # plane 15 private use: never in the table's keys
             table[point] = _SYMBOLS[script] if script is not None else None
+        _SYMBOL_SCRIPTS.update({symbol: script for script, symbol in _SYMBOLS.items()})
         _TABLE = table
     return _TABLE
 
@@ -77,14 +80,12 @@ def script_counts(text: str, limit: int = 2_000) -> Counter[str]:
     are present, since those languages mix them)."""
     sample = text[:limit]
     if sample.isascii():
-        letters = sum(c.isalpha() for c in sample)
+        letters = len(sample.translate(_ASCII_NON_LETTERS))
         return Counter({"Latn": letters}) if letters else Counter()
-    table = _translation_table()
-    by_symbol = Counter(sample.translate(table))
-    symbols = {v: k for k, v in _SYMBOLS.items()}
+    by_symbol = Counter(sample.translate(_translation_table()))
     counts: Counter[str] = Counter()
     for symbol, n in by_symbol.items():
-        script = symbols.get(symbol) or char_script(symbol)  # characters beyond the BMP are looked up directly
+        script = _SYMBOL_SCRIPTS.get(symbol) or char_script(symbol)  # characters beyond the BMP are looked up directly
         if script:
             counts[script] += n
     if counts.get("Hani") and (counts.get("Hira") or counts.get("Kana")):
