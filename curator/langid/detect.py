@@ -59,10 +59,9 @@ def one_line(text: str, max_chars: int) -> str:
 def predict_fasttext(model, lines: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
     """Top ``k`` (label, probability) per line, best first."""
     labels, scores = model.predict(lines, k=k)
-    return [
-        [(label.removeprefix("__label__"), float(min(score, 1.0))) for label, score in zip(labs, scs)]
-        for labs, scs in zip(labels, scores)
-    ]
+    prefix = len("__label__")
+    # Probabilities may exceed 1.0 by rounding; decide() clamps the final score.
+    return [list(zip([label[prefix:] for label in labs], scs.tolist())) for labs, scs in zip(labels, scores)]
 
 
 def predict_cld2(text: str) -> tuple[str, float]:
@@ -95,7 +94,7 @@ def decide(
         return Decision("und", 0.0, "und", None)
     top, top_p = ranked[0]
     if cld2 is None:
-        return Decision(top, top_p, top, None)
+        return Decision(top, min(top_p, 1.0), top, None)
     other, other_p = cld2
     lang = top
     if other != "und" and other != top:
@@ -103,7 +102,7 @@ def decide(
             lang = other
     p = dict(ranked).get(lang, 0.0)
     q = other_p if other == lang else 0.0
-    return Decision(lang, 1.0 - (1.0 - p) * (1.0 - q), top, other)
+    return Decision(lang, min(1.0 - (1.0 - p) * (1.0 - q), 1.0), top, other)
 
 
 def detect(model, texts: list[str], max_chars: int, use_cld2: bool, fasttext_set: set[str],

@@ -194,14 +194,16 @@ class LangIdStage(BatchStage):
     def threshold(self, lang: str) -> float:
         return self.threshold_of.get(base_code(lang), self.default_threshold)
 
-    def _label(self, decision: Decision, counts) -> tuple[str, str | None, str | None]:
+    def _label(self, decision: Decision, text: str) -> tuple[str, str | None, str | None]:
         """Output label (script-tagged where the language has two scripts) and the failing check, if any."""
         lang = decision.lang
-        if script_share(lang, counts) < self.config.min_script_share:
-            dominant = counts.most_common(1)[0][0]
+        limit = self.config.max_chars
+        if script_share(lang, text, limit) < self.config.min_script_share:
+            dominant = script_counts(text, limit).most_common(1)[0][0]
             return UND, "lid_script_mismatch", f"predicted {lang} but the text is mostly {dominant} script"
         if lang in SCRIPT_TAGGED:
             allowed = scripts_of(lang)
+            counts = script_counts(text, limit)
             dominant = next((s for s, _ in counts.most_common() if s in allowed), allowed[0])
             lang = f"{lang}_{dominant}"
         if decision.score < self.threshold(lang):
@@ -221,7 +223,7 @@ class LangIdStage(BatchStage):
         decisions = detect(self.model, [texts[i] for i in todo], cfg.max_chars, self.use_cld2, self.fasttext_set,
                            self.cld2_set)
         for i, decision in zip(todo, decisions):
-            lang, reason, detail = self._label(decision, script_counts(texts[i], cfg.max_chars))
+            lang, reason, detail = self._label(decision, texts[i])
             out[i] = (lang, decision.score, reason, detail)
         return out
 
