@@ -41,7 +41,7 @@ def load_lid_model(path: Path | None = None):
 def predict_languages(model, texts: list[str], max_chars: int) -> tuple[list[str], list[float]]:
     """fastText's own top label and probability per text (no CLD2, no thresholds): the raw model's answer."""
     ranked = predict_fasttext(model, [one_line(t, max_chars) for t in texts], k=1)
-    return [r[0][0] if r else UND for r in ranked], [r[0][1] if r else 0.0 for r in ranked]
+    return [r[0][0] if r else UND for r in ranked], [min(r[0][1], 1.0) if r else 0.0 for r in ranked]
 
 
 def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict:
