@@ -6,8 +6,9 @@ Decision per text (measured on the lingua sentences by ``scripts/fit_langid_thre
 2. Only when fastText is unsure (top probability below ``CLD2_BELOW``) CLD2 runs too, which keeps throughput close
    to fastText's alone: confident fastText answers are almost always right and CLD2 rarely overturns them.
 3. If CLD2 is reliable and disagrees, its label wins when fastText's label is one CLD2 could also have given
-   (otherwise the disagreement only means CLD2 does not know the language) or when CLD2's label is one fastText
-   cannot emit at all (CLD2 adds lg, mi, sn, st, tn, ts, xh, zu to lid.176).
+   (otherwise the disagreement only means CLD2 does not know the language, unless fastText's probability is below
+   ``FASTTEXT_ONLY_BELOW``) or when CLD2's label is one fastText cannot emit at all (CLD2 adds lg, mi, sn, st, tn,
+   ts, xh, zu to lid.176).
 4. The score is the chance that not both are wrong: ``1 - (1 - p_fasttext) * (1 - p_cld2)``, where ``p_cld2`` is CLD2's
    percent for the chosen label when reliable, else 0. With CLD2 off it is fastText's probability.
 """
@@ -19,6 +20,9 @@ from pathlib import Path
 
 
 CLD2_BELOW = 0.9
+# Below this, a fastText label CLD2 does not know (sh, lmo, ...) yields to a reliable CLD2 answer: on the lingua
+# calibration lines such low-probability exotic labels were mostly diacritic-heavy text of a language CLD2 knows.
+FASTTEXT_ONLY_BELOW = 0.5
 # CLD2 labels that differ from lid.176's for the same language.
 CLD2_TO_LID = {"iw": "he", "jw": "jv", "zh-Hant": "zh", "sr-ME": "sr", "nb": "no", "un": "und"}
 
@@ -98,7 +102,7 @@ def decide(
     other, other_p = cld2
     lang = top
     if other != "und" and other != top:
-        if other not in fasttext_set or (top in cld2_set and top_p < CLD2_BELOW):
+        if other not in fasttext_set or top_p < (CLD2_BELOW if top in cld2_set else FASTTEXT_ONLY_BELOW):
             lang = other
     p = dict(ranked).get(lang, 0.0)
     q = other_p if other == lang else 0.0

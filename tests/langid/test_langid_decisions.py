@@ -184,6 +184,7 @@ def test_decide_rules():
     assert decide([("ms", 0.5), ("id", 0.4)], ("id", 0.95), ft_set, cld_set).lang == "id"
     # ... but not on a language CLD2 cannot emit (Alemannic reads as German to CLD2)
     assert decide([("als", 0.6), ("de", 0.3)], ("de", 0.9), ft_set, cld_set).lang == "als"
+    assert decide([("als", 0.4), ("de", 0.3)], ("de", 0.9), ft_set, cld_set).lang == "de"  # unless very unsure
     # a language only CLD2 knows
     assert decide([("en", 0.4)], ("zu", 0.98), ft_set, cld_set) == Decision("zu", 0.98, "en", "zu")
     # CLD2 not reliable, or not run
