@@ -143,3 +143,16 @@ def script_share(label: str, text: str, limit: int = 2_000) -> float:
     if not symbols:
         return 1.0
     return sum(symbols.count(_SYMBOLS[s]) for s in scripts if s in _SYMBOLS) / len(symbols)
+
+
+# Jawi (Arabic-script Malay) letters that Arabic, Persian, Urdu, Pashto, Kurdish, Sindhi and Uyghur do not use
+# (nga, va, ga, nya); pa (U+06A4) is shared with Kurdish, so it only counts alongside one of them. lid.176 and CLD2
+# have no Jawi label and call such text Arabic or Persian.
+_JAWI_ONLY = "\u06a0\u06cf\u0762\u06bd"
+_JAWI_PA = "\u06a4"
+
+
+def looks_like_jawi(text: str, limit: int = 2_000) -> bool:
+    sample = text[:limit]
+    distinctive = sum(sample.count(c) for c in _JAWI_ONLY)
+    return distinctive >= 1 and distinctive + sample.count(_JAWI_PA) >= 2

@@ -21,7 +21,9 @@ from curator.langid.codes import UnknownLanguageCode, base_code, resolve_languag
 from curator.langid.detect import (
     Decision, cld2_labels, detect, fasttext_labels, lid_model_path, load_fasttext_model, one_line, predict_fasttext,
 )
-from curator.langid.scripts import SCRIPT_TAGGED, LANGUAGE_SCRIPTS, script_counts, script_share, scripts_of
+from curator.langid.scripts import (
+    LANGUAGE_SCRIPTS, SCRIPT_TAGGED, looks_like_jawi, script_counts, script_share, scripts_of,
+)
 from curator.specs import REPO_ROOT
 from curator.stage import BatchStage, StageConfig, finish_batch
 
@@ -198,6 +200,8 @@ class LangIdStage(BatchStage):
         """Output label (script-tagged where the language has two scripts) and the failing check, if any."""
         lang = decision.lang
         limit = self.config.max_chars
+        if "Arab" in scripts_of(lang) and lang != "ms" and looks_like_jawi(text, limit):
+            lang = "ms"  # Malay in Jawi script, which the detectors only know as Arabic/Persian
         if script_share(lang, text, limit) < self.config.min_script_share:
             dominant = script_counts(text, limit).most_common(1)[0][0]
             return UND, "lid_script_mismatch", f"predicted {lang} but the text is mostly {dominant} script"

@@ -167,6 +167,16 @@ def test_labels_carry_the_script_where_it_matters():
     assert kept == [] and rejected[0]["reason"] == "lid_wrong_language"
 
 
+def test_malay_in_jawi_script_is_ms_arab_not_arabic():
+    jawi = "ڤرليمبڠن ڤرسكوتوان مليسيا دان بهاس ملايو دالم توليسن جاوي"  # Malay written in Jawi
+    arabic = "ذهبنا أمس إلى السوق واشترينا الكثير من الفواكه والخضروات الطازجة."
+    persian = "دیروز با دوستانم به پارک رفتیم و تا غروب آفتاب آنجا ماندیم."
+    kept, _ = run(LangIdConfig(), [jawi, arabic, persian])
+    assert [r["lang"] for r in kept] == ["ms_Arab", "ar", "fa"]
+    kept, _ = run(LangIdConfig(languages=["ms"]), [jawi, "Saya suka membaca buku di perpustakaan setiap petang."])
+    assert {r["lang"] for r in kept} <= {"ms_Arab", "ms_Latn"} and kept[0]["lang"] == "ms_Arab"
+
+
 def test_english_words_inside_an_urdu_text_do_not_make_a_script_mismatch():
     urdu = "میں نے کل اپنے دوستوں کے ساتھ Facebook اور YouTube پر ویڈیو دیکھی اور بہت مزہ آیا۔"
     kept, _ = run(LangIdConfig(), [urdu])
