@@ -77,6 +77,11 @@ class Stage(ABC):
         ``stats.json`` under ``totals`` (e.g. entities replaced by the pii stage). Counted from the written data."""
         return []
 
+    def group_by_columns(self) -> list[str]:
+        """Annotation columns the runner breaks ``stats.json`` down by (``by_<column>``: kept/rejected documents and
+        characters per value, e.g. per language for langid). Counted from the written data."""
+        return []
+
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         raise NotImplementedError(f"stage {self.name!r} does not annotate documents")
 

@@ -276,7 +276,8 @@ class PipelineRunner:
                 f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
             )
         totals = self._column_totals(stage.summed_columns(), tmp)
-        return {
+        groups = {f"by_{c}": self._group_counts(c, tmp) for c in stage.group_by_columns()}
+        return {**groups,
             "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
             "rejected_total": rejected_count, **({"extra": annotated.extra_stats} if annotated.extra_stats else {}),
             **({"totals": totals} if totals else {}),
@@ -297,6 +298,23 @@ class PipelineRunner:
                 for c in present:
                     totals[c] += int(row[c] or 0)
         return totals
+
+    def _group_counts(self, column: str, tmp: Path) -> dict[str, dict[str, int]]:
+        """Kept and rejected documents and characters per value of ``column``, from both written outputs."""
+        from pyspark.sql import functions as F
+
+        counts: dict[str, dict[str, int]] = {}
+        for part, prefix in (("data", "kept"), ("rejected", "rejected")):
+            frame = self.spark.read.parquet(str(tmp / part))
+            if column not in frame.columns:
+                continue
+            rows = frame.groupBy(column).agg(F.count("*").alias("docs"), F.sum(F.length("text")).alias("chars"))
+            for row in rows.collect():
+                entry = counts.setdefault(str(row[column]), dict.fromkeys(
+                    ("kept_docs", "kept_chars", "rejected_docs", "rejected_chars"), 0))
+                entry[f"{prefix}_docs"] += int(row["docs"])
+                entry[f"{prefix}_chars"] += int(row["chars"] or 0)
+        return dict(sorted(counts.items()))
 
     def _run_sink(self, stage, input_df, ctx: StageContext, tmp: Path) -> dict:
         if input_df is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from curator.langid.stage import LangIdConfig, LangIdStage, lid_model_path, load_lid_model, predict_languages
+from curator.langid.detect import lid_model_path
+from curator.langid.stage import LangIdConfig, LangIdStage, load_lid_model, predict_languages
 from curator.stage import run_batch_stage
 
 
@@ -80,21 +81,21 @@ def test_stage_keeps_listed_languages_and_rejects_the_rest():
 
 def test_low_score_is_rejected():
     stage = LangIdStage(LangIdConfig(min_score=0.65))
-    # Digits and punctuation belong to no language: the model spreads its probability thinly.
-    rows = [{"id": "noise", "text": "12345 67890 !!! ???"}, {"id": "en", "text": INLINE["en"]}]
+    # "ok": fastText leans to English at 0.63 and CLD2 does not call a two-letter text reliably.
+    rows = [{"id": "short", "text": "ok"}, {"id": "en", "text": INLINE["en"]}]
     kept, rejected = run_batch_stage(stage, rows)
     assert [r["id"] for r in kept] == ["en"]
-    assert [(r["id"], r["reason"]) for r in rejected] == [("noise", "lid_low_score")]
-    assert rejected[0]["lang_score"] < 0.65 and "< 0.65" in rejected[0]["reason_detail"]
+    assert [(r["id"], r["reason"]) for r in rejected] == [("short", "lid_low_score")]
+    assert rejected[0]["lang"] == "en" and rejected[0]["lang_score"] < 0.65
+    assert "< 0.650" in rejected[0]["reason_detail"]
 
 
 def test_wrong_language_wins_over_low_score():
     stage = LangIdStage(LangIdConfig(languages=["de"], min_score=0.65))
-    rows = [{"id": "en", "text": "Thanks"}, {"id": "de", "text": "Guten Tag"}, {"id": "de2", "text": INLINE["de"]}]
+    rows = [{"id": "en", "text": "ok"}, {"id": "de", "text": "Guten Tag"}, {"id": "de2", "text": INLINE["de"]}]
     kept, rejected = run_batch_stage(stage, rows)
-    # Two words are too little evidence: German, but below the threshold.
-    assert [(r["id"], r["reason"]) for r in rejected] == [("en", "lid_wrong_language"), ("de", "lid_low_score")]
-    assert [r["id"] for r in kept] == ["de2"]
+    assert [(r["id"], r["reason"]) for r in rejected] == [("en", "lid_wrong_language")]
+    assert [r["id"] for r in kept] == ["de", "de2"]
 
 
 def test_no_language_list_keeps_every_confident_document():
@@ -103,7 +104,7 @@ def test_no_language_list_keeps_every_confident_document():
 
 
 def test_config_validation():
-    assert LangIdConfig(languages=[" EN "]).languages == ["en"]
+    assert LangIdConfig(languages=[" EN "]).languages == ["EN"]  # resolved, not rewritten
     with pytest.raises(ValidationError):
         LangIdConfig(min_score=1.5)
     with pytest.raises(ValidationError):
