@@ -23,11 +23,9 @@ def lid_model_path() -> Path:
 
 
 def load_lid_model():
-    import fasttext
+    from curator.fasttext_models import load_fasttext_model
 
-    # fasttext prints a deprecation warning on every load_model; the model file is the official one.
-    fasttext.FastText.eprint = lambda *args, **kwargs: None
-    return fasttext.load_model(str(lid_model_path()))
+    return load_fasttext_model(lid_model_path())
 
 
 class LangIdConfig(StageConfig):

@@ -10,7 +10,8 @@ from curator.errors import SpecError
 from curator.quality.classifier import (
     InputSpec, TrainParams, chunk_text, pareto_keep, roc_auc, strip_email_header, train_classifier,
 )
-from curator.quality.heuristics import C4Config, GopherQualityConfig
+from curator.quality.filters.c4 import C4Filter
+from curator.quality.filters.gopher_quality import GopherQualityFilter
 from curator.quality.stage import QualityConfig, QualityStage
 from curator.specs import REPO_ROOT, load_pipeline
 from curator.stage import run_batch_stage
@@ -21,8 +22,8 @@ def test_filters_resolve_by_name_with_overrides_and_inline():
     config = QualityConfig(filters=["gopher_quality", {"use": "c4", "drop_lines_without_terminal_punct": False},
                                     {"family": "fineweb", "max_short_line_ratio": None}])
     gq, c4, fw = config.filters
-    assert isinstance(gq, GopherQualityConfig) and gq.min_doc_words == 50 and "de" in gq.stop_words
-    assert isinstance(c4, C4Config) and c4.drop_lines_without_terminal_punct is False and c4.min_sentences == 5
+    assert isinstance(gq, GopherQualityFilter) and gq.min_doc_words == 50 and "de" in gq.stop_words
+    assert isinstance(c4, C4Filter) and c4.drop_lines_without_terminal_punct is False and c4.min_sentences == 5
     assert fw.max_short_line_ratio is None
     # the validated config round-trips (what the runner fingerprints and ships to executors)
     assert QualityConfig.model_validate(config.model_dump()) == config
