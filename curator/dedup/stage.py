@@ -27,7 +27,7 @@ Groups are transitive: A~B and B~C put A, B and C in one group even when A and C
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field, model_validator
@@ -104,6 +104,7 @@ def size_bin(size: int) -> str:
 class DedupStage(Stage):
     name = "dedup"
     Config = DedupConfig
+    reasons: ClassVar[tuple[str, ...]] = DEDUP_REASONS
 
     def annotation_fields(self) -> list[pa.Field]:
         return DEDUP_FIELDS

@@ -7,7 +7,7 @@ rejected as ``duplicate_id`` (first occurrence wins) so that ids stay unique dow
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -31,6 +31,7 @@ class IngestConfig(StageConfig):
 class IngestStage(Stage):
     name = "ingest"
     Config = IngestConfig
+    reasons: ClassVar[tuple[str, ...]] = INGEST_REASONS
 
     def annotate(self, df, ctx: StageContext) -> Annotated:
         from pyspark.sql import Window

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pyarrow as pa
 from pydantic import Field, field_validator
 
-from curator.stage import BatchStage, StageConfig, finish_batch
+from curator.stage import BatchStage, Decision, StageConfig, finish_batch
 
 
 LANG_FIELDS = [pa.field("lang", pa.string()), pa.field("lang_score", pa.float32())]
@@ -50,6 +51,7 @@ def predict_languages(model, texts: list[str], max_chars: int) -> tuple[list[str
 class LangIdStage(BatchStage):
     name = "langid"
     Config = LangIdConfig
+    reasons: ClassVar[tuple[str, ...]] = ("lid_wrong_language", "lid_low_score")
 
     def setup(self) -> None:
         self.model = load_lid_model()
@@ -57,19 +59,15 @@ class LangIdStage(BatchStage):
     def annotation_fields(self) -> list[pa.Field]:
         return LANG_FIELDS
 
+    def decide(self, lang: str, score: float) -> Decision:
+        if self.config.languages and lang not in self.config.languages:
+            return "lid_wrong_language", f"{lang} ({score:.2f})"
+        if score < self.config.min_score:
+            return "lid_low_score", f"{lang} {score:.3f} < {self.config.min_score}"
+        return None
+
     def process_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         texts = batch.column("text").to_pylist()
         langs, scores = predict_languages(self.model, texts, self.config.max_chars)
-        keep = set(self.config.languages or [])
-        reasons, details = [], []
-        for lang, score in zip(langs, scores):
-            if keep and lang not in keep:
-                reasons.append("lid_wrong_language")
-                details.append(f"{lang} ({score:.2f})")
-            elif score < self.config.min_score:
-                reasons.append("lid_low_score")
-                details.append(f"{lang} {score:.3f} < {self.config.min_score}")
-            else:
-                reasons.append(None)
-                details.append(None)
+        reasons, details = self.decide_all(langs, scores)
         return finish_batch(batch, {"lang": langs, "lang_score": scores}, reasons, details, LANG_FIELDS)

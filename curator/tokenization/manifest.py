@@ -22,7 +22,9 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+
+from curator.config import StrictConfig as _Strict
 
 from curator.errors import CuratorError
 
@@ -33,10 +35,6 @@ FORMAT = "megatron-mmidx"
 
 class ManifestError(CuratorError):
     """``manifest.json`` is missing, unreadable, or inconsistent with itself or with the shard files."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TokenizerRef(_Strict):

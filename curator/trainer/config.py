@@ -29,13 +29,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+
+from curator.config import StrictConfig as _Strict
 
 from curator.errors import SpecError
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # Model presets. The vocabulary comes from the tokenizer (padded to a multiple of 64) unless vocab_size is set;

@@ -81,42 +81,39 @@ def only(config: GopherRepetitionFilter, rule: str, **value) -> GopherRepetition
     return GopherRepetitionFilter(**{**off, **value}, max_top_ngram_char_frac={}, max_dup_ngram_char_frac={})
 
 
-def test_gopher_repetition_duplicate_paragraphs_and_lines():
+def repetition_cases() -> list[tuple[GopherRepetitionFilter, str]]:
+    """(config, text) for each repetition reason in declared order; configs switch off rules the text also trips."""
+    cases = []
     # many one-line duplicate paragraphs among long unique ones: paragraph fraction only
-    paras = paragraphs(7, lines=6) + ["Short note here."] * 5
-    assert failures("\n\n".join(paras), GR) == ["gopher_dup_para_frac"]
+    cases.append((GR, "\n\n".join(paragraphs(7, lines=6) + ["Short note here."] * 5)))
+    # a long duplicated paragraph repeats its lines and n-grams too
+    paras = paragraphs(3, lines=4)
+    cases.append((only(GR, "max_dup_para_char_frac", max_dup_para_char_frac=0.2), "\n\n".join(paras + [paras[0]])))
     # duplicate lines spread inside paragraphs: line fraction only
     lines = [l for p in paragraphs(6, lines=3) for l in p.split("\n")]
-    text = "\n".join(l + "\nOk fine." for l in lines)
-    assert failures(text, GR) == ["gopher_dup_line_frac"]
+    cases.append((GR, "\n".join(l + "\nOk fine." for l in lines)))
+    cases.append((only(GR, "max_dup_line_char_frac", max_dup_line_char_frac=0.2), "\n\n".join(paras + [paras[0]])))
+    for n in (2, 3, 4):
+        text = BASE + "\n" + " ".join(["alpha beta gamma delta"[: 11 * (n - 1) - 1]] * 60)
+        cases.append((GopherRepetitionFilter(max_top_ngram_char_frac={n: GR.max_top_ngram_char_frac[n]},
+                                             max_dup_ngram_char_frac={}, max_dup_line_char_frac=None), text))
+    for n in range(5, 11):
+        repeated = " ".join(f"w{i}" for i in range(n))
+        text = prose(lines=20, seed=7) + "\n" + " and ".join([repeated] * 40)
+        cases.append((GopherRepetitionFilter(max_top_ngram_char_frac={},
+                                             max_dup_ngram_char_frac={n: GR.max_dup_ngram_char_frac[n]}), text))
+    return cases
+
+
+@pytest.mark.parametrize("case", range(len(repetition_cases())))
+def test_gopher_repetition_reasons(case):
+    config, text = repetition_cases()[case]
+    assert failures(text, config) == [GR.emitted_reasons()[case]]
 
 
 @pytest.mark.parametrize("rule", ["max_dup_para_char_frac", "max_dup_line_char_frac"])
-def test_gopher_repetition_char_fractions(rule):
-    # a long duplicated paragraph repeats its lines and n-grams too, so the implied rules are switched off
-    paras = paragraphs(3, lines=4)
-    text = "\n\n".join(paras + [paras[0]])
-    reason = "gopher_" + rule.removeprefix("max_")
-    assert failures(text, only(GR, rule, **{rule: 0.2})) == [reason]
+def test_gopher_repetition_char_fraction_rules_pass_clean_prose(rule):
     assert failures(prose(), only(GR, rule, **{rule: 0.2})) == []
-
-
-@pytest.mark.parametrize("n", [2, 3, 4])
-def test_gopher_top_ngram(n):
-    text = BASE + "\n" + " ".join(["alpha beta gamma delta"[: 11 * (n - 1) - 1]] * 60)
-    config = GopherRepetitionFilter(max_top_ngram_char_frac={n: GR.max_top_ngram_char_frac[n]},
-                                    max_dup_ngram_char_frac={}, max_dup_line_char_frac=None)
-    assert failures(text, config) == [f"gopher_top_{n}_gram"]
-
-
-@pytest.mark.parametrize("n", range(5, 11))
-def test_gopher_duplicate_ngram(n):
-    rng_text = prose(lines=20, seed=7)
-    repeated = " ".join(f"w{i}" for i in range(n))
-    text = rng_text + "\n" + " and ".join([repeated] * 40)
-    config = GopherRepetitionFilter(max_top_ngram_char_frac={},
-                                    max_dup_ngram_char_frac={n: GR.max_dup_ngram_char_frac[n]})
-    assert failures(text, config) == [f"gopher_dup_{n}_gram"]
 
 
 def test_gopher_repetition_defaults_catch_boilerplate_loops():
