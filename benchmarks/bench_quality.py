@@ -61,7 +61,10 @@ FAMILIES = {
 
 def datatrove_filters():
     from datatrove.pipeline.filters import (
-        C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter,
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
     )
 
     return {
@@ -202,7 +205,7 @@ def main() -> None:
     dt_seconds = time_datatrove(docs, dt)
     ours_seconds = time_ours(docs)
     stage_seconds = time_stage(docs)
-    print(f"\nthroughput, one process, 4 families per document (gopher_repetition, gopher_quality, c4, fineweb):")
+    print("\nthroughput, one process, 4 families per document (gopher_repetition, gopher_quality, c4, fineweb):")
     print(f"{'implementation':<44}{'seconds':>9}{'docs/s':>10}{'vs datatrove':>14}")
     for label, secs in (("datatrove 0.10.1 (spaCy word tokenizer)", dt_seconds),
                         ("curator heuristics (all families, no exit)", ours_seconds),

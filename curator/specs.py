@@ -15,7 +15,6 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from curator.config import StrictConfig as _Strict
-
 from curator.errors import SpecError
 from curator.registry import stage_class
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Optional, Sequence
 
 import pyarrow as pa
+
 from curator.config import StrictConfig
 from curator.document import DECISION_FIELDS, REASON, REASON_DETAIL, with_fields
 

@@ -34,7 +34,12 @@ def langid_examples() -> list[Example]:
 
 def quality_examples() -> list[Example]:
     from tests.quality.test_heuristics import (
-        BASE, C4_CASES, FINEWEB_CASES, GOPHER_QUALITY_CASES, paragraphs, repetition_cases,
+        BASE,
+        C4_CASES,
+        FINEWEB_CASES,
+        GOPHER_QUALITY_CASES,
+        paragraphs,
+        repetition_cases,
     )
 
     def one(family, text, lang=None, **config):

@@ -320,8 +320,8 @@ def train_classifier(inputs: Sequence[InputSpec], output: str | Path, params: Tr
             pool.submit(_fit_fasttext, str(train_file), str(output), params, threads).result()
     model = load_model(output)
     metrics = evaluate_model(model, heldout, params.positive_label)
-    count = lambda xs: {params.positive_label: sum(1 for l, _ in xs if l == params.positive_label),  # noqa: E731
-                        params.negative_label: sum(1 for l, _ in xs if l != params.positive_label)}
+    count = lambda xs: {params.positive_label: sum(1 for label, _ in xs if label == params.positive_label),  # noqa: E731
+                        params.negative_label: sum(1 for label, _ in xs if label != params.positive_label)}
     report = TrainReport(model_path=str(output), model_bytes=output.stat().st_size, params=asdict(params),
                          inputs=summaries, train_examples=count(train), heldout_examples=count(heldout),
                          heldout=metrics)

@@ -25,7 +25,6 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 
 from curator.config import StrictConfig as _Strict
-
 from curator.errors import CuratorError
 
 

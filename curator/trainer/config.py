@@ -32,7 +32,6 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from curator.config import StrictConfig as _Strict
-
 from curator.errors import SpecError
 
 

@@ -22,8 +22,14 @@ from airflow.providers.standard.operators.bash import BashOperator  # noqa: E402
 from airflow.providers.standard.operators.python import PythonOperator  # noqa: E402
 
 from curator.orchestration.airflow import (  # noqa: E402
-    LEDGER_TASK_ID, RUN_DIR_TEMPLATE, SPARK_CONN_ID, TRAIN_TASK_ID, CuratorSparkSubmitOperator, build_dag,
-    dags_for_pipelines, opted_in_specs,
+    LEDGER_TASK_ID,
+    RUN_DIR_TEMPLATE,
+    SPARK_CONN_ID,
+    TRAIN_TASK_ID,
+    CuratorSparkSubmitOperator,
+    build_dag,
+    dags_for_pipelines,
+    opted_in_specs,
 )
 
 

@@ -51,7 +51,7 @@ GOPHER_QUALITY_CASES = {
     "gopher_too_many_bullet_lines": "\n".join(f"- the {w} of the garden with a quiet bridge and candle {i}"
                                               for i, w in enumerate(["river"] * 12)),
     "gopher_too_many_ellipsis_lines": "\n".join(
-        l if i % 2 else l[:-1] + " ..." for i, l in enumerate(BASE.split("\n"))),
+        line if i % 2 else line[:-1] + " ..." for i, line in enumerate(BASE.split("\n"))),
     "gopher_few_alpha_words": BASE + "\n" + " ".join(str(1000 + i) for i in range(200)),
 }
 
@@ -90,8 +90,8 @@ def repetition_cases() -> list[tuple[GopherRepetitionFilter, str]]:
     paras = paragraphs(3, lines=4)
     cases.append((only(GR, "max_dup_para_char_frac", max_dup_para_char_frac=0.2), "\n\n".join(paras + [paras[0]])))
     # duplicate lines spread inside paragraphs: line fraction only
-    lines = [l for p in paragraphs(6, lines=3) for l in p.split("\n")]
-    cases.append((GR, "\n".join(l + "\nOk fine." for l in lines)))
+    lines = [line for p in paragraphs(6, lines=3) for line in p.split("\n")]
+    cases.append((GR, "\n".join(line + "\nOk fine." for line in lines)))
     cases.append((only(GR, "max_dup_line_char_frac", max_dup_line_char_frac=0.2), "\n\n".join(paras + [paras[0]])))
     for n in (2, 3, 4):
         text = BASE + "\n" + " ".join(["alpha beta gamma delta"[: 11 * (n - 1) - 1]] * 60)

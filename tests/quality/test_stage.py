@@ -8,7 +8,13 @@ import pytest
 
 from curator.errors import SpecError
 from curator.quality.classifier import (
-    InputSpec, TrainParams, chunk_text, pareto_keep, roc_auc, strip_email_header, train_classifier,
+    InputSpec,
+    TrainParams,
+    chunk_text,
+    pareto_keep,
+    roc_auc,
+    strip_email_header,
+    train_classifier,
 )
 from curator.quality.filters.c4 import C4Filter
 from curator.quality.filters.gopher_quality import GopherQualityFilter
@@ -138,7 +144,7 @@ def test_default_model_prefers_prose_over_spam(shared_data):
     config = QualityConfig(filters=[], classifier={"model": "quality_classifier"})
     assert config.classifier.model == str(REPO_ROOT / "filters" / "quality_classifier.ftz")
     stage = QualityStage(config)
-    moby = [json.loads(l)["text"] for l in (shared_data / "stdlib-moby-dick" / "moby_dick.jsonl").open()][10:20]
+    moby = [json.loads(line)["text"] for line in (shared_data / "stdlib-moby-dick" / "moby_dick.jsonl").open()][10:20]
     spam_pitch = "Make money fast!!! Click here to claim your FREE prize now. Limited offer, act today! " * 10
     kept, rejected = run_batch_stage(stage, rows(*moby, spam_pitch))
     scores = {r["id"]: r["quality_score"] for r in kept + rejected}
