@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from typing import Any
 
 from curator.document import REASON, REASON_DETAIL, STAGE
@@ -85,8 +86,13 @@ class PipelineRunner:
 
     # -- running ----------------------------------------------------------------------------------------------
 
-    def run_all(self, force: bool = False) -> list[StageResult]:
-        results = [self.run_stage(s.name, force=force) for s in self.spec.stages]
+    def run_all(self, force: bool = False, on_stage: Callable[[StageResult], None] | None = None) -> list[StageResult]:
+        """Run every stage in order; ``on_stage`` sees each result as soon as its stage finishes."""
+        results = []
+        for stage_spec in self.spec.stages:
+            results.append(self.run_stage(stage_spec.name, force=force))
+            if on_stage is not None:
+                on_stage(results[-1])
         return results
 
     def run_stage(self, name: str, force: bool = False) -> StageResult:

@@ -9,7 +9,7 @@ A config is a tree of frozen pydantic models (extra keys are errors, so a typo n
     checkpoint: where, how often, how many to keep
     (top level) sequence length, batch sizes, steps, evaluation and logging cadence, device, dtype, seed
 
-Example (``pipelines/train_debug.yaml``)::
+Example (``configs/train/train_debug.yaml``)::
 
     model: {preset: debug}
     data: {folders: [runs/demo/tokens]}
