@@ -19,8 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-from typing import Any
+from typing import Any, Callable
 
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
