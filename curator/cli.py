@@ -37,12 +37,9 @@ def run(spec: Path = SpecArg, output: Optional[str] = OutputOpt, master: Optiona
     from curator.spark.runner import PipelineRunner
     from curator.specs import load_pipeline
 
-    pipeline = load_pipeline(spec)
-    runner = PipelineRunner(pipeline, output=output, master=master)
+    runner = PipelineRunner(load_pipeline(spec), output=output, master=master)
     with runner.locked():  # one lock for the whole run: no other run slips in between two stages
-        for stage_spec in pipeline.stages:
-            result = runner.run_stage(stage_spec.name, force=force)
-            _print_stage(result)
+        runner.run_all(force=force, on_stage=_print_stage)
         ledger = runner.write_ledger()
     _print_ledger(ledger, runner.root)
 
@@ -61,13 +58,21 @@ def stage(spec: Path = SpecArg, stage_name: str = typer.Argument(..., metavar="S
 
 @app.command()
 def validate(specs: list[Path] = typer.Argument(..., help="pipeline spec files")):
-    """Validate pipeline specs and print their stages; exit 1 naming every bad field."""
+    """Validate pipeline specs and print their stages; report every bad file, then exit 1 naming every bad field."""
     from curator.specs import load_pipeline
 
+    invalid = 0
     for path in specs:
-        pipeline = load_pipeline(path)
+        try:
+            pipeline = load_pipeline(path)
+        except CuratorError as e:
+            invalid += 1
+            console.print(f"[red]invalid[/red] {path}: {e}")
+            continue
         console.print(f"[green]ok[/green] {path}: pipeline {pipeline.name!r}, stages: "
                       + " -> ".join(f"{s.name}({s.stage})" if s.name != s.stage else s.name for s in pipeline.stages))
+    if invalid:
+        raise CuratorError(f"{invalid} of {len(specs)} spec files are invalid")
 
 
 @app.command()

@@ -13,18 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from curator.config import StrictConfig as _Strict
 from curator.errors import SpecError
 from curator.registry import stage_class
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_INPUT = "builtin:sample"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class InputSpec(_Strict):

@@ -8,7 +8,12 @@ their own outputs, so every stage gets idempotency, stats and accounting for fre
 Two kinds:
 
 - :class:`BatchStage`: per-document logic in :meth:`BatchStage.process_batch`, a pure function over an Arrow record
-  batch, testable with no Spark. One adapter (``mapInArrow``) runs it on Spark.
+  batch, testable with no Spark. One adapter (``mapInArrow``) runs it on Spark. Stages whose decision is a
+  function of per-document values implement :meth:`BatchStage.decide` and get both decision columns from
+  :meth:`BatchStage.decide_all`.
+
+Every stage declares the rejection reasons it can emit in ``reasons``; ``tests/test_stage_reasons.py`` checks
+over the registry that each is reachable and that nothing undeclared comes out.
 - :class:`Stage` subclasses overriding :meth:`Stage.annotate` for stages that shuffle (dedup).
 
 *Sink* stages (tokenizer training, tokenize) consume the curated documents and write artifacts; they override
@@ -20,11 +25,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Optional, Sequence
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict
 
+from curator.config import StrictConfig
 from curator.document import DECISION_FIELDS, REASON, REASON_DETAIL, with_fields
 
 
@@ -32,10 +37,12 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
-class StageConfig(BaseModel):
-    """Base for stage configs: unknown fields are errors, so a typo in a spec names the bad field."""
+# A per-document decision: None keeps the document, (reason, detail) rejects it.
+Decision = Optional[tuple[str, Optional[str]]]
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class StageConfig(StrictConfig):
+    """Base for stage configs: unknown fields are errors, so a typo in a spec names the bad field."""
 
 
 @dataclass
@@ -64,6 +71,8 @@ class Stage(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[StageConfig]] = StageConfig
     is_sink: ClassVar[bool] = False
+    # Every stable snake_case reason this stage can write into ``reason`` (sinks reject nothing).
+    reasons: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()
@@ -99,6 +108,21 @@ class BatchStage(Stage):
     @abstractmethod
     def process_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Return ``batch`` with this stage's annotation columns and ``reason``/``reason_detail`` appended."""
+
+    def decide(self, *values: Any) -> Decision:
+        """One document's decision from the per-document values given to :meth:`decide_all`: ``None`` keeps it,
+        ``(reason, detail)`` rejects it with one of ``reasons``."""
+        raise NotImplementedError(f"stage {self.name!r} does not implement decide()")
+
+    def decide_all(self, *columns: Sequence[Any]) -> tuple[list[str | None], list[str | None]]:
+        """The ``reason`` and ``reason_detail`` columns: :meth:`decide` applied row by row over ``columns``."""
+        reasons: list[str | None] = []
+        details: list[str | None] = []
+        for values in zip(*columns):
+            decision = self.decide(*values)
+            reasons.append(decision[0] if decision else None)
+            details.append(decision[1] if decision else None)
+        return reasons, details
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         return with_fields(input_schema, self.annotation_fields() + DECISION_FIELDS)
@@ -190,6 +214,6 @@ def run_batch_stage(stage: BatchStage, rows: list[dict]) -> tuple[list[dict], li
 
 
 __all__ = [
-    "Annotated", "BatchStage", "Stage", "StageConfig", "StageContext", "finish_batch", "run_batch_stage",
+    "Annotated", "BatchStage", "Decision", "Stage", "StageConfig", "StageContext", "finish_batch", "run_batch_stage",
     "split_decisions", "REASON", "REASON_DETAIL",
 ]

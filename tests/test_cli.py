@@ -35,6 +35,16 @@ def test_validate_shipped_demo_and_bad_spec(tmp_path):
     out = curator("validate", bad)
     assert out.returncode == 1
     assert "min_score" in out.stderr and "Traceback" not in out.stderr
+    # every file is reported before the non-zero exit: the bad one, then the good one after it
+    both = curator("validate", bad, "pipelines/demo.yaml")
+    assert both.returncode == 1 and "min_score" in both.stderr and "ok pipelines/demo.yaml" in both.stderr
+
+
+def test_every_shipped_pipeline_spec_validates():
+    import glob
+
+    out = curator("validate", *sorted(glob.glob("pipelines/*.yaml")))
+    assert out.returncode == 0, out.stderr
 
 
 def test_unknown_stage_is_a_clear_error(tmp_path):

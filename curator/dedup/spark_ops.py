@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 import pyarrow as pa
 
-from curator.dedup.minhash import (
-    MinHasher, MinHashParams, bucket_edges, exact_jaccard, signature_bytes,
-)
+from curator.dedup.minhash import MinHasher, MinHashParams, bucket_edges, exact_jaccard, signature_bytes
 
 
 if TYPE_CHECKING:

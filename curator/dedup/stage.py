@@ -29,7 +29,7 @@ are released and kept, so a drifting chain of small edits never collapses onto o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field, model_validator
@@ -111,6 +111,7 @@ def size_bin(size: int) -> str:
 class DedupStage(Stage):
     name = "dedup"
     Config = DedupConfig
+    reasons: ClassVar[tuple[str, ...]] = DEDUP_REASONS
 
     def annotation_fields(self) -> list[pa.Field]:
         return DEDUP_FIELDS

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from curator.errors import CuratorError
-from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, phone_candidate
+from curator.pii.prescreen import DIGIT_RUN, phone_candidate
 
 
 if TYPE_CHECKING:
@@ -337,9 +336,7 @@ def _phone_recognizer(language: str, regions: Sequence[str]):
 
 def _pattern_recognizer(entity: str, language: str, phone_regions: Sequence[str]):
     """Our choice of recognizer for the default entities; None means: take presidio's predefined one."""
-    from presidio_analyzer.predefined_recognizers import (
-        EmailRecognizer, IbanRecognizer, IpRecognizer, UsSsnRecognizer,
-    )
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer, IpRecognizer, UsSsnRecognizer
 
     factories = {
         "EMAIL_ADDRESS": lambda: EmailRecognizer(supported_language=language),

@@ -14,14 +14,14 @@ that cannot hold any configured entity and narrows the others to windows around 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import pyarrow as pa
 from pydantic import Field, field_validator, model_validator
 
 from curator.document import TEXT
 from curator.pii.engine import DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES
-from curator.stage import Annotated, BatchStage, StageConfig, StageContext, finish_batch
+from curator.stage import Annotated, BatchStage, Decision, StageConfig, StageContext, finish_batch
 
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ class PiiStage(BatchStage):
 
     name = "pii"
     Config = PiiConfig
+    reasons: ClassVar[tuple[str, ...]] = PII_REASONS
 
     def setup(self) -> None:
         self.scrubber = self.build_scrubber()
@@ -123,6 +124,12 @@ class PiiStage(BatchStage):
         self._ensure_setup()
         return super().annotate(df, ctx)
 
+    def decide(self, total: int) -> Decision:
+        limit = self.config.max_entities
+        if limit is not None and total > limit:
+            return "pii_too_many_entities", f"{total} entities > max_entities {limit}"
+        return None
+
     def process_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         texts = batch.column(TEXT).to_pylist()
         results = self.scrubber.scrub_batch(texts)
@@ -132,14 +139,6 @@ class PiiStage(BatchStage):
             annotations[count_column(entity)] = [r.counts.get(entity, 0) for r in results]
         annotations[TOTAL_COLUMN] = [r.total for r in results]
 
-        limit = self.config.max_entities
-        reasons, details = [], []
-        for r in results:
-            if limit is not None and r.total > limit:
-                reasons.append("pii_too_many_entities")
-                details.append(f"{r.total} entities > max_entities {limit}")
-            else:
-                reasons.append(None)
-                details.append(None)
+        reasons, details = self.decide_all([r.total for r in results])
         fields = [pa.field(TEXT, pa.string())] + self.count_fields()
         return finish_batch(batch, annotations, reasons, details, fields)

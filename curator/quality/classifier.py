@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from curator.errors import CuratorError
+from curator.hashing import file_sha256
 
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,11 @@ def normalize_for_classifier(text: str, max_chars: int = 10_000) -> str:
 
 
 def load_model(path: str | Path):
-    import fasttext
+    from curator.fasttext_models import load_fasttext_model
 
-    fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence the load_model deprecation banner
     if not Path(path).is_file():
         raise CuratorError(f"quality classifier model not found: {path}")
-    return fasttext.load_model(str(path))
+    return load_fasttext_model(path)
 
 
 def score_texts(model, texts: Sequence[str], positive_label: str = "hq", max_chars: int = 10_000) -> list[float]:
@@ -229,20 +229,12 @@ def collect_examples(inputs: Sequence[InputSpec], params: TrainParams) -> tuple[
                 if len(piece.strip()) >= params.min_chars:
                     side.append((label, normalize_for_classifier(piece, params.max_chars)))
                     counts["examples"] += 1
-        summaries.append({**asdict(spec), "sha256": _sha256(spec.path), **counts})
+        summaries.append({**asdict(spec), "sha256": file_sha256(spec.path), **counts})
     if not train:
         raise CuratorError("no training examples: check the inputs, fields and labels")
     if len({label for label, _ in train}) < 2:
         raise CuratorError("training examples hold only one class; give both positive and negative inputs")
     return train, heldout, summaries
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
@@ -286,9 +278,9 @@ def evaluate_model(model, examples: Sequence[tuple[str, str]], positive_label: s
 
 def _fit_fasttext(train_file: str, output: str, params: TrainParams, threads: int) -> float:
     """Train (and quantise) a fastText supervised model; return the learning rate that converged."""
-    import fasttext
+    from curator.fasttext_models import quiet_fasttext
 
-    fasttext.FastText.eprint = lambda *args, **kwargs: None
+    fasttext = quiet_fasttext()
     lr = params.lr
     for attempt in range(NAN_RETRIES + 1):
         try:
@@ -328,8 +320,8 @@ def train_classifier(inputs: Sequence[InputSpec], output: str | Path, params: Tr
             pool.submit(_fit_fasttext, str(train_file), str(output), params, threads).result()
     model = load_model(output)
     metrics = evaluate_model(model, heldout, params.positive_label)
-    count = lambda xs: {params.positive_label: sum(1 for l, _ in xs if l == params.positive_label),  # noqa: E731
-                        params.negative_label: sum(1 for l, _ in xs if l != params.positive_label)}
+    count = lambda xs: {params.positive_label: sum(1 for label, _ in xs if label == params.positive_label),  # noqa: E731
+                        params.negative_label: sum(1 for label, _ in xs if label != params.positive_label)}
     report = TrainReport(model_path=str(output), model_bytes=output.stat().st_size, params=asdict(params),
                          inputs=summaries, train_examples=count(train), heldout_examples=count(heldout),
                          heldout=metrics)

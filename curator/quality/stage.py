@@ -7,9 +7,9 @@ Configured in a pipeline spec as::
       classifier: {model: quality_classifier, min_score: 0.25, languages: [en]}
       keep_signals: false
 
-Filter names are resolved to ``filters/*.yaml`` and validated into typed, frozen configs on the driver, so only
-those configs travel to executors. A filter entry may also be ``{use: NAME, <overrides>}`` or an inline mapping with a
-``family`` key. The classifier model is resolved to an absolute path and its SHA-256 is part of the config (so a
+Filter names are resolved to ``filters/*.yaml`` and validated on the driver into the frozen rule-family objects of
+``curator.quality.filters`` (one class per family, registered by name), which are what travel to executors. A filter
+entry may also be ``{use: NAME, <overrides>}`` or an inline mapping with a ``family`` key. The classifier model is resolved to an absolute path and its SHA-256 is part of the config (so a
 retrained model invalidates the stage's completion marker).
 
 Decisions: the first failing rule rejects a document with that rule's reason. Documents whose ``lang`` (from the
@@ -19,23 +19,22 @@ langid stage) is listed in a family's ``skip_languages``, or has no stop-word li
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SerializeAsAny, field_validator, model_validator
 
-from curator.quality.heuristics import (
-    C4Config, FamilyConfig, TextView, evaluate, signal_names,
-)
+from curator.config import StrictConfig
+from curator.hashing import file_sha256
+from curator.quality.filters import QualityFilter, build_filter, builtin_reasons
+from curator.quality.heuristics import TextView
 from curator.stage import BatchStage, StageConfig, finish_batch
 
 
 DEFAULT_FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 EMPTY_REASON = "quality_empty_doc"
 CLASSIFIER_REASON = "quality_classifier_low_score"
-C4_EMPTY_REASON = "c4_empty_after_cleaning"
 
 
 def load_filter_entry(entry: Any) -> dict:
@@ -54,14 +53,8 @@ def load_filter_entry(entry: Any) -> dict:
     raise ValueError(f"a filter is a name, a path or a mapping, got {entry!r}")
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class ClassifierConfig(BaseModel):
+class ClassifierConfig(StrictConfig):
     """The fastText quality classifier and how its score decides."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field("quality_classifier", description="a .ftz/.bin path, or a model name in filters/")
     model_sha256: str | None = Field(None, description="filled in on the driver from the model file")
@@ -87,7 +80,7 @@ class ClassifierConfig(BaseModel):
                 raise ValueError(f"classifier model {self.model!r} not found (looked for {path} and "
                                  f"{', '.join(map(str, candidates))})")
             path = found
-        digest = _file_sha256(path)
+        digest = file_sha256(path)
         if self.model_sha256 is not None and self.model_sha256 != digest:
             raise ValueError(f"classifier model {path} changed: sha256 {digest} != {self.model_sha256}")
         object.__setattr__(self, "model", str(path.resolve()))
@@ -96,7 +89,8 @@ class ClassifierConfig(BaseModel):
 
 
 class QualityConfig(StageConfig):
-    filters: tuple[FamilyConfig, ...] = Field(
+    # SerializeAsAny: dumps (completion markers, worker caches) carry each family's own fields.
+    filters: tuple[SerializeAsAny[QualityFilter], ...] = Field(
         DEFAULT_FILTERS, validate_default=True, description="rule families in application order")
     classifier: ClassifierConfig | None = None
     keep_signals: bool = Field(
@@ -108,8 +102,8 @@ class QualityConfig(StageConfig):
     def _load_filters(cls, entries):
         if isinstance(entries, (str, dict)):
             entries = [entries]
-        loaded = [load_filter_entry(e) for e in entries]
-        families = [e.get("family") for e in loaded]
+        loaded = [e if isinstance(e, QualityFilter) else build_filter(load_filter_entry(e)) for e in entries]
+        families = [e.family for e in loaded]
         duplicates = sorted({f for f in families if families.count(f) > 1})
         if duplicates:
             raise ValueError(f"filter families listed twice: {duplicates}")
@@ -119,6 +113,7 @@ class QualityConfig(StageConfig):
 class QualityStage(BatchStage):
     name = "quality"
     Config = QualityConfig
+    reasons: ClassVar[tuple[str, ...]] = (EMPTY_REASON, *builtin_reasons(), CLASSIFIER_REASON)
 
     def setup(self) -> None:
         self.model = None
@@ -143,7 +138,7 @@ class QualityStage(BatchStage):
     def signal_columns(self) -> list[str]:
         if not self.config.keep_signals:
             return []
-        return [f"quality_{name}" for family in self.config.filters for name in signal_names(family)]
+        return [f"quality_{name}" for family in self.config.filters for name in family.signal_names()]
 
     def annotation_fields(self) -> list[pa.Field]:
         fields = [pa.field("quality_skipped", pa.string())]
@@ -175,7 +170,7 @@ class QualityStage(BatchStage):
                 if lang is not None and lang in family.skip_languages:
                     skipped.append(family.family)
                     continue
-                result = evaluate(view, family, collect_all=collect)
+                result = family.evaluate(view, collect_all=collect)
                 skipped += result.skipped
                 for key, value in result.signals.items():
                     if collect:
@@ -185,13 +180,13 @@ class QualityStage(BatchStage):
                     details[i] = _detail(result.signals)
                     if not collect:
                         break
-                if isinstance(family, C4Config) and result.text is not None and reasons[i] is None:
+                if result.text is not None and reasons[i] is None:  # a family that rewrites the text (C4)
                     if not result.text:
-                        reasons[i] = C4_EMPTY_REASON
+                        reasons[i] = family.empty_after_rewrite_reason
                         if not collect:
                             break
                     elif result.text != view.text:
-                        view = TextView(result.text, lang)  # later families see the cleaned text, as in C4
+                        view = TextView(result.text, lang)  # later families see the rewritten text, as in C4
                         out_texts[i] = result.text
             skipped_col[i] = ",".join(skipped) or None
             if reasons[i] is not None:

@@ -25,7 +25,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
@@ -178,9 +178,15 @@ class PipelineRunner:
 
     # -- running ----------------------------------------------------------------------------------------------
 
-    def run_all(self, force: bool = False) -> list[StageResult]:
+    def run_all(self, force: bool = False, on_stage: Callable[[StageResult], None] | None = None) -> list[StageResult]:
+        """Run every stage in order under the run lock; ``on_stage`` sees each result as soon as its stage finishes."""
+        results = []
         with self.locked():
-            return [self.run_stage(s.name, force=force) for s in self.spec.stages]
+            for stage_spec in self.spec.stages:
+                results.append(self.run_stage(stage_spec.name, force=force))
+                if on_stage is not None:
+                    on_stage(results[-1])
+        return results
 
     def run_stage(self, name: str, force: bool = False) -> StageResult:
         stage_spec = self.spec.stage(name)

@@ -28,7 +28,11 @@ import pyarrow as pa
 from curator.errors import CuratorError
 from curator.tokenization.manifest import Manifest, ShardEntry, TokenizerRef, write_manifest
 from curator.tokenization.shards import (
-    ShardInfo, ShardWriter, check_vocab_fits, dtype_for_vocab, remove_stale_temporaries,
+    ShardInfo,
+    ShardWriter,
+    check_vocab_fits,
+    dtype_for_vocab,
+    remove_stale_temporaries,
 )
 from curator.tokenization.tokenizer import Tokenizer, TokenizerBundle
 from curator.tokenization.train import EmptyCorpusError

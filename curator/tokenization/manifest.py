@@ -22,8 +22,9 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from curator.config import StrictConfig as _Strict
 from curator.errors import CuratorError
 
 
@@ -33,10 +34,6 @@ FORMAT = "megatron-mmidx"
 
 class ManifestError(CuratorError):
     """``manifest.json`` is missing, unreadable, or inconsistent with itself or with the shard files."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TokenizerRef(_Strict):
@@ -121,7 +118,8 @@ def write_manifest(folder: str | Path, manifest: Manifest) -> Path:
 
 def verify_shards(folder: str | Path, manifest: Manifest | None = None, check_hashes: bool = True) -> Manifest:
     """Check every listed shard exists and matches its counts (and sha256 when ``check_hashes``)."""
-    from curator.tokenization.shards import MegatronShard, ShardFormatError, sha256_file
+    from curator.hashing import file_sha256
+    from curator.tokenization.shards import MegatronShard, ShardFormatError
 
     folder = Path(folder)
     manifest = manifest or load_manifest(folder)
@@ -139,7 +137,7 @@ def verify_shards(folder: str | Path, manifest: Manifest | None = None, check_ha
             raise ManifestError(f"shard {entry.prefix} is {shard.dtype.name}, manifest says {manifest.dtype}")
         if check_hashes:
             for path, expected in ((shard.bin_path, entry.sha256_bin), (shard.idx_path, entry.sha256_idx)):
-                if sha256_file(path) != expected:
+                if file_sha256(path) != expected:
                     raise ManifestError(f"{path} does not match its sha256 in the manifest")
     return manifest
 

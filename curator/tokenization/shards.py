@@ -333,14 +333,6 @@ def decode_index(index: bytes, where: str = ".idx") -> tuple[np.dtype, np.ndarra
     return CODE_DTYPES[code], lengths, pointers, document_indices
 
 
-def sha256_file(path: str | Path, chunk_size: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
     """Delete the temporaries of writers that died before ``close()``; return what was removed."""
     removed = []
@@ -364,5 +356,5 @@ def _strip_suffix(path: Path) -> Path:
 
 __all__ = [
     "MegatronShard", "ShardFormatError", "ShardInfo", "ShardWriter", "check_vocab_fits", "decode_index",
-    "dtype_for_vocab", "encode_index", "remove_stale_temporaries", "sha256_file", "shard_paths",
+    "dtype_for_vocab", "encode_index", "remove_stale_temporaries", "shard_paths",
 ]

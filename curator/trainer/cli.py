@@ -9,7 +9,7 @@ import typer
 
 
 def train_command(
-    config: Path = typer.Argument(..., help="training YAML, e.g. pipelines/train_debug.yaml"),
+    config: Path = typer.Argument(..., help="training YAML, e.g. configs/train/train_debug.yaml"),
     overrides: Optional[list[str]] = typer.Argument(None, help="overrides like optim.lr=3e-4 max_steps=100"),
     resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in the checkpoint dir"),
     resume_from: Optional[Path] = typer.Option(None, "--resume-from", help="continue from this checkpoint file"),

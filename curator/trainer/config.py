@@ -10,7 +10,7 @@ A config is a tree of frozen pydantic models (extra keys are errors, so a typo n
     spike_guard: on a sustained loss spike, restore the last good checkpoint and skip the data window
     (top level) sequence length, batch sizes, steps, evaluation and logging cadence, device, dtype, seed
 
-Example (``pipelines/train_debug.yaml``)::
+Example (``configs/train/train_debug.yaml``)::
 
     model: {preset: debug}
     data: {folders: [runs/demo/tokens]}
@@ -30,13 +30,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from curator.config import StrictConfig as _Strict
 from curator.errors import SpecError
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # Model presets. The vocabulary comes from the tokenizer (padded to a multiple of 64) unless vocab_size is set;

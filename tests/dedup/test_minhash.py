@@ -12,8 +12,19 @@ import pytest
 from datasketch import MinHash
 
 from curator.dedup.minhash import (
-    MinHasher, MinHashParams, TokenHasher, band_keys, bucket_edges, candidate_probability, choose_bands,
-    estimated_jaccard, exact_jaccard, exact_key, normalized_text, normalized_tokens, shingle_hashes,
+    MinHasher,
+    MinHashParams,
+    TokenHasher,
+    band_keys,
+    bucket_edges,
+    candidate_probability,
+    choose_bands,
+    estimated_jaccard,
+    exact_jaccard,
+    exact_key,
+    normalized_text,
+    normalized_tokens,
+    shingle_hashes,
 )
 from curator.dedup.stage import DedupConfig, size_bin
 

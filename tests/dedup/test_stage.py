@@ -46,20 +46,26 @@ def build_corpus() -> tuple[list[tuple], dict[str, str]]:
     # Identical, formatting-only and near-identical copies of one document.
     base = words(rng, 200)
     add("a0", " ".join(base))
-    add("a1", " ".join(base)); expected["a1"] = "a0"
-    add("a2", " ".join(base).upper().replace(" ", ",  ") + "!"); expected["a2"] = "a0"
-    add("a3", " ".join(edit(base, [100], "x"))); expected["a3"] = "a0"
+    add("a1", " ".join(base))
+    expected["a1"] = "a0"
+    add("a2", " ".join(base).upper().replace(" ", ",  ") + "!")
+    expected["a2"] = "a0"
+    add("a3", " ".join(edit(base, [100], "x")))
+    expected["a3"] = "a0"
 
     # A chain: b0~b1 and b1~b2, but b0 and b2 are not similar. Transitivity puts all three in one group; the
     # survivor check (default) releases b2, which is unlike the survivor b0.
     chain = words(rng, 200)
     b1 = edit(chain, range(5, 200, 70), "y")
     b2 = edit(b1, range(40, 200, 70), "z")
-    add("b0", " ".join(chain)); add("b1", " ".join(b1)); add("b2", " ".join(b2))
+    add("b0", " ".join(chain))
+    add("b1", " ".join(b1))
+    add("b2", " ".join(b2))
     expected["b1"] = "b0"
 
     # Code and arithmetic differing in one operator are different documents, not exact duplicates.
-    add("m0", "x = a + b"); add("m1", "x = a - b"); add("m2", "2+2=4"); add("m3", "2*2=4")
+    for doc_id, text in (("m0", "x = a + b"), ("m1", "x = a - b"), ("m2", "2+2=4"), ("m3", "2*2=4")):
+        add(doc_id, text)
 
     # Quality decides the survivor: the best-scored copy wins even with a larger id; NaN ranks last.
     q = words(rng, 150)
@@ -72,7 +78,9 @@ def build_corpus() -> tuple[list[tuple], dict[str, str]]:
     han = [chr(0x4E00 + rng.randrange(8000)) for _ in range(300)]
     han_copy = list(han)
     han_copy[150] = "猫"
-    add("c0", "".join(han)); add("c1", "".join(han_copy)); expected["c1"] = "c0"
+    add("c0", "".join(han))
+    add("c1", "".join(han_copy))
+    expected["c1"] = "c0"
 
     # Unrelated documents, some sharing boilerplate, in several scripts; and texts with nothing to shingle.
     boiler = words(rng, 30)

@@ -22,8 +22,14 @@ from airflow.providers.standard.operators.bash import BashOperator  # noqa: E402
 from airflow.providers.standard.operators.python import PythonOperator  # noqa: E402
 
 from curator.orchestration.airflow import (  # noqa: E402
-    LEDGER_TASK_ID, RUN_DIR_TEMPLATE, SPARK_CONN_ID, TRAIN_TASK_ID, CuratorSparkSubmitOperator, build_dag,
-    dags_for_pipelines, opted_in_specs,
+    LEDGER_TASK_ID,
+    RUN_DIR_TEMPLATE,
+    SPARK_CONN_ID,
+    TRAIN_TASK_ID,
+    CuratorSparkSubmitOperator,
+    build_dag,
+    dags_for_pipelines,
+    opted_in_specs,
 )
 
 
@@ -107,7 +113,7 @@ def write_tokenizing_spec(folder: Path, airflow_block: str) -> Path:
 
 def test_sinks_then_ledger_check_then_training(tmp_path):
     spec_path = write_tokenizing_spec(
-        tmp_path, "{enabled: true, schedule: '@weekly', train: true, train_config: pipelines/train_debug.yaml}")
+        tmp_path, "{enabled: true, schedule: '@weekly', train: true, train_config: configs/train/train_debug.yaml}")
     dag = build_dag(spec_path, repo_root=REPO_ROOT)
     chain = task_chain(dag)
     assert [t.task_id for t in chain] == ["ingest", "langid", "train_tokenizer", "tok", LEDGER_TASK_ID, TRAIN_TASK_ID]

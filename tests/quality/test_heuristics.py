@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from curator.quality.heuristics import (
-    REASONS, C4Config, FineWebConfig, GopherQualityConfig, GopherRepetitionConfig, TextView, count_sentences,
-    evaluate, split_words,
-)
+from curator.quality.filters import FILTERS, filter_class
+from curator.quality.filters.c4 import C4Filter
+from curator.quality.filters.fineweb import FineWebFilter
+from curator.quality.filters.gopher_quality import GopherQualityFilter
+from curator.quality.filters.gopher_repetition import GopherRepetitionFilter
+from curator.quality.heuristics import TextView, count_sentences, split_words
 from tests.quality.docs import prose
 
 
-GQ, GR, C4, FW = GopherQualityConfig(), GopherRepetitionConfig(), C4Config(), FineWebConfig()
+GQ, GR, C4, FW = GopherQualityFilter(), GopherRepetitionFilter(), C4Filter(), FineWebFilter()
 BASE = prose()
 
 
 def failures(text: str, config, lang: str | None = None) -> list[str]:
-    return evaluate(TextView(text, lang), config, collect_all=True).failures
+    return config.evaluate(TextView(text, lang), collect_all=True).failures
 
 
 @pytest.mark.parametrize("config", [GQ, GR, C4, FW], ids=lambda c: c.family)
@@ -49,7 +51,7 @@ GOPHER_QUALITY_CASES = {
     "gopher_too_many_bullet_lines": "\n".join(f"- the {w} of the garden with a quiet bridge and candle {i}"
                                               for i, w in enumerate(["river"] * 12)),
     "gopher_too_many_ellipsis_lines": "\n".join(
-        l if i % 2 else l[:-1] + " ..." for i, l in enumerate(BASE.split("\n"))),
+        line if i % 2 else line[:-1] + " ..." for i, line in enumerate(BASE.split("\n"))),
     "gopher_few_alpha_words": BASE + "\n" + " ".join(str(1000 + i) for i in range(200)),
 }
 
@@ -60,11 +62,11 @@ def test_gopher_quality_reasons(reason):
 
 
 def test_gopher_stop_words_per_language():
-    german = GopherQualityConfig(stop_words={"en": ("the", "of"), "de": ("der", "die", "und")})
+    german = GopherQualityFilter(stop_words={"en": ("the", "of"), "de": ("der", "die", "und")})
     assert failures(BASE, german, lang="de") == ["gopher_few_stop_words"]
     assert failures(BASE, german, lang="en") == []
     # a language without a list skips the rule (recorded), it is never rejected by English stop words
-    result = evaluate(TextView(BASE, "sw"), german, collect_all=True)
+    result = german.evaluate(TextView(BASE, "sw"), collect_all=True)
     assert result.failures == [] and result.skipped == ["gopher_stop_words"]
 
 
@@ -72,49 +74,46 @@ def paragraphs(n: int, lines: int = 4, seed: int = 1) -> list[str]:
     return [prose(lines=lines, sentences_per_line=1, seed=seed + i) for i in range(n)]
 
 
-def only(config: GopherRepetitionConfig, rule: str, **value) -> GopherRepetitionConfig:
+def only(config: GopherRepetitionFilter, rule: str, **value) -> GopherRepetitionFilter:
     """The family with every rule but ``rule`` switched off (used where one rule implies another)."""
     off = {k: None for k in ("max_dup_para_frac", "max_dup_para_char_frac", "max_dup_line_frac",
                              "max_dup_line_char_frac")}
-    return GopherRepetitionConfig(**{**off, **value}, max_top_ngram_char_frac={}, max_dup_ngram_char_frac={})
+    return GopherRepetitionFilter(**{**off, **value}, max_top_ngram_char_frac={}, max_dup_ngram_char_frac={})
 
 
-def test_gopher_repetition_duplicate_paragraphs_and_lines():
+def repetition_cases() -> list[tuple[GopherRepetitionFilter, str]]:
+    """(config, text) for each repetition reason in declared order; configs switch off rules the text also trips."""
+    cases = []
     # many one-line duplicate paragraphs among long unique ones: paragraph fraction only
-    paras = paragraphs(7, lines=6) + ["Short note here."] * 5
-    assert failures("\n\n".join(paras), GR) == ["gopher_dup_para_frac"]
+    cases.append((GR, "\n\n".join(paragraphs(7, lines=6) + ["Short note here."] * 5)))
+    # a long duplicated paragraph repeats its lines and n-grams too
+    paras = paragraphs(3, lines=4)
+    cases.append((only(GR, "max_dup_para_char_frac", max_dup_para_char_frac=0.2), "\n\n".join(paras + [paras[0]])))
     # duplicate lines spread inside paragraphs: line fraction only
-    lines = [l for p in paragraphs(6, lines=3) for l in p.split("\n")]
-    text = "\n".join(l + "\nOk fine." for l in lines)
-    assert failures(text, GR) == ["gopher_dup_line_frac"]
+    lines = [line for p in paragraphs(6, lines=3) for line in p.split("\n")]
+    cases.append((GR, "\n".join(line + "\nOk fine." for line in lines)))
+    cases.append((only(GR, "max_dup_line_char_frac", max_dup_line_char_frac=0.2), "\n\n".join(paras + [paras[0]])))
+    for n in (2, 3, 4):
+        text = BASE + "\n" + " ".join(["alpha beta gamma delta"[: 11 * (n - 1) - 1]] * 60)
+        cases.append((GopherRepetitionFilter(max_top_ngram_char_frac={n: GR.max_top_ngram_char_frac[n]},
+                                             max_dup_ngram_char_frac={}, max_dup_line_char_frac=None), text))
+    for n in range(5, 11):
+        repeated = " ".join(f"w{i}" for i in range(n))
+        text = prose(lines=20, seed=7) + "\n" + " and ".join([repeated] * 40)
+        cases.append((GopherRepetitionFilter(max_top_ngram_char_frac={},
+                                             max_dup_ngram_char_frac={n: GR.max_dup_ngram_char_frac[n]}), text))
+    return cases
+
+
+@pytest.mark.parametrize("case", range(len(repetition_cases())))
+def test_gopher_repetition_reasons(case):
+    config, text = repetition_cases()[case]
+    assert failures(text, config) == [GR.emitted_reasons()[case]]
 
 
 @pytest.mark.parametrize("rule", ["max_dup_para_char_frac", "max_dup_line_char_frac"])
-def test_gopher_repetition_char_fractions(rule):
-    # a long duplicated paragraph repeats its lines and n-grams too, so the implied rules are switched off
-    paras = paragraphs(3, lines=4)
-    text = "\n\n".join(paras + [paras[0]])
-    reason = "gopher_" + rule.removeprefix("max_")
-    assert failures(text, only(GR, rule, **{rule: 0.2})) == [reason]
+def test_gopher_repetition_char_fraction_rules_pass_clean_prose(rule):
     assert failures(prose(), only(GR, rule, **{rule: 0.2})) == []
-
-
-@pytest.mark.parametrize("n", [2, 3, 4])
-def test_gopher_top_ngram(n):
-    text = BASE + "\n" + " ".join(["alpha beta gamma delta"[: 11 * (n - 1) - 1]] * 60)
-    config = GopherRepetitionConfig(max_top_ngram_char_frac={n: GR.max_top_ngram_char_frac[n]},
-                                    max_dup_ngram_char_frac={}, max_dup_line_char_frac=None)
-    assert failures(text, config) == [f"gopher_top_{n}_gram"]
-
-
-@pytest.mark.parametrize("n", range(5, 11))
-def test_gopher_duplicate_ngram(n):
-    rng_text = prose(lines=20, seed=7)
-    repeated = " ".join(f"w{i}" for i in range(n))
-    text = rng_text + "\n" + " and ".join([repeated] * 40)
-    config = GopherRepetitionConfig(max_top_ngram_char_frac={},
-                                    max_dup_ngram_char_frac={n: GR.max_dup_ngram_char_frac[n]})
-    assert failures(text, config) == [f"gopher_dup_{n}_gram"]
 
 
 def test_gopher_repetition_defaults_catch_boilerplate_loops():
@@ -137,12 +136,12 @@ def test_c4_reasons(reason):
 def test_c4_line_cleaning_rewrites_text():
     text = (BASE + "\nMenu\nPlease enable JavaScript to view the comments.\nRead our privacy policy today."
             "\nA cite[1] here is fine.")
-    result = evaluate(TextView(text), C4)
+    result = C4.evaluate(TextView(text))
     assert result.reason is None
     assert result.text == BASE + "\nA cite here is fine."
     # FineWeb's variant keeps lines without terminal punctuation
-    fineweb_c4 = C4Config(drop_lines_without_terminal_punct=False, min_words_per_line=None)
-    assert "Menu" in evaluate(TextView(text), fineweb_c4).text
+    fineweb_c4 = C4Filter(drop_lines_without_terminal_punct=False, min_words_per_line=None)
+    assert "Menu" in fineweb_c4.evaluate(TextView(text)).text
 
 
 FINEWEB_CASES = {
@@ -163,16 +162,17 @@ def test_every_reason_is_tested_and_family_prefixed():
               | {"gopher_dup_para_frac", "gopher_dup_line_frac", "gopher_dup_para_char_frac",
                  "gopher_dup_line_char_frac"} | {f"gopher_top_{n}_gram" for n in (2, 3, 4)}
               | {f"gopher_dup_{n}_gram" for n in range(5, 11)})
-    all_reasons = {r for rs in REASONS.values() for r in rs}
-    assert all_reasons == tested
-    for family, reasons in REASONS.items():
+    declared = {family: filter_class(family).reasons for family in FILTERS}
+    # c4_empty_after_cleaning is decided by the stage (tests/quality/test_stage.py)
+    assert {r for rs in declared.values() for r in rs} == tested | {"c4_empty_after_cleaning"}
+    for family, reasons in declared.items():
         assert all(r.startswith(family.split("_")[0] + "_") for r in reasons)
 
 
 def test_switched_off_rules_never_fire():
-    config = GopherQualityConfig(min_doc_words=None)
+    config = GopherQualityFilter(min_doc_words=None)
     assert "gopher_short_doc" not in failures(GOPHER_QUALITY_CASES["gopher_short_doc"], config)
-    assert failures("", GopherQualityConfig()) == ["gopher_short_doc"]
+    assert failures("", GopherQualityFilter()) == ["gopher_short_doc"]
     assert failures("", FW) == [] and failures("", GR) == []
 
 

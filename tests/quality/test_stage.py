@@ -8,9 +8,16 @@ import pytest
 
 from curator.errors import SpecError
 from curator.quality.classifier import (
-    InputSpec, TrainParams, chunk_text, pareto_keep, roc_auc, strip_email_header, train_classifier,
+    InputSpec,
+    TrainParams,
+    chunk_text,
+    pareto_keep,
+    roc_auc,
+    strip_email_header,
+    train_classifier,
 )
-from curator.quality.heuristics import C4Config, GopherQualityConfig
+from curator.quality.filters.c4 import C4Filter
+from curator.quality.filters.gopher_quality import GopherQualityFilter
 from curator.quality.stage import QualityConfig, QualityStage
 from curator.specs import REPO_ROOT, load_pipeline
 from curator.stage import run_batch_stage
@@ -21,8 +28,8 @@ def test_filters_resolve_by_name_with_overrides_and_inline():
     config = QualityConfig(filters=["gopher_quality", {"use": "c4", "drop_lines_without_terminal_punct": False},
                                     {"family": "fineweb", "max_short_line_ratio": None}])
     gq, c4, fw = config.filters
-    assert isinstance(gq, GopherQualityConfig) and gq.min_doc_words == 50 and "de" in gq.stop_words
-    assert isinstance(c4, C4Config) and c4.drop_lines_without_terminal_punct is False and c4.min_sentences == 5
+    assert isinstance(gq, GopherQualityFilter) and gq.min_doc_words == 50 and "de" in gq.stop_words
+    assert isinstance(c4, C4Filter) and c4.drop_lines_without_terminal_punct is False and c4.min_sentences == 5
     assert fw.max_short_line_ratio is None
     # the validated config round-trips (what the runner fingerprints and ships to executors)
     assert QualityConfig.model_validate(config.model_dump()) == config
@@ -137,7 +144,7 @@ def test_default_model_prefers_prose_over_spam(shared_data):
     config = QualityConfig(filters=[], classifier={"model": "quality_classifier"})
     assert config.classifier.model == str(REPO_ROOT / "filters" / "quality_classifier.ftz")
     stage = QualityStage(config)
-    moby = [json.loads(l)["text"] for l in (shared_data / "stdlib-moby-dick" / "moby_dick.jsonl").open()][10:20]
+    moby = [json.loads(line)["text"] for line in (shared_data / "stdlib-moby-dick" / "moby_dick.jsonl").open()][10:20]
     spam_pitch = "Make money fast!!! Click here to claim your FREE prize now. Limited offer, act today! " * 10
     kept, rejected = run_batch_stage(stage, rows(*moby, spam_pitch))
     scores = {r["id"]: r["quality_score"] for r in kept + rejected}

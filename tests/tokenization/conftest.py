@@ -8,6 +8,7 @@ import pytest
 
 from curator.tokenization.recipe import load_recipe
 
+
 @pytest.fixture(scope="session")
 def moby_texts():
     from tests.conftest import SHARED_DATA

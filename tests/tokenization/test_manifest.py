@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from curator.tokenization.manifest import (
-    Manifest, ManifestError, ShardEntry, TokenizerRef, load_manifest, verify_shards, write_manifest,
+    Manifest,
+    ManifestError,
+    ShardEntry,
+    TokenizerRef,
+    load_manifest,
+    verify_shards,
+    write_manifest,
 )
 from curator.tokenization.shards import ShardWriter
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import struct
 import subprocess
@@ -13,7 +12,12 @@ import numpy as np
 import pytest
 
 from curator.tokenization.shards import (
-    MAGIC, MegatronShard, ShardFormatError, ShardWriter, check_vocab_fits, dtype_for_vocab,
+    MAGIC,
+    MegatronShard,
+    ShardFormatError,
+    ShardWriter,
+    check_vocab_fits,
+    dtype_for_vocab,
     remove_stale_temporaries,
 )
 

@@ -48,7 +48,7 @@ def test_peak_flops_by_device_name():
 
 @pytest.mark.parametrize("name", ["train_debug", "train_124m", "train_350m", "train_1b"])
 def test_shipped_configs_validate(name):
-    cfg = load_config(REPO / "pipelines" / f"{name}.yaml")
+    cfg = load_config(REPO / "configs" / "train" / f"{name}.yaml")
     assert cfg.model.preset == name.removeprefix("train_")
     assert cfg.grad_accum_steps(1) >= 1
 
