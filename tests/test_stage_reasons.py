@@ -28,8 +28,11 @@ class Example:
 def langid_examples() -> list[Example]:
     english = "The committee met on Tuesday to discuss the budget for the coming year and the new school."
     german = "Der Ausschuss traf sich am Dienstag, um den Haushalt für das kommende Jahr zu besprechen."
+    from tests.langid.test_langid_decisions import TAI_THAM
+
     return [Example({"languages": ["en"]}, [{"text": english}, {"text": german}]),
-            Example({"min_score": 1.0}, [{"text": "zq xv kk"}])]
+            Example({"min_score": 1.0}, [{"text": "zq xv kk"}]),
+            Example({}, [{"text": "12345 67890"}, {"text": TAI_THAM}])]
 
 
 def quality_examples() -> list[Example]:
