@@ -93,6 +93,10 @@ def test_resume_with_another_schedule_is_refused_unless_allowed(tokens, tmp_path
         Trainer(config(tokens, out, max_steps=8), resume=True)
     resumed = train(config(tokens, out, max_steps=8), resume=True, allow_schedule_change=True)
     assert sorted(resumed.losses) == [4, 5, 6, 7]
+    again = train(config(tokens, out, max_steps=8), resume=True)  # finished: nothing to do, nothing logged twice
+    assert again.losses == {} and again.last_checkpoint.name == "step_00000008.pt"
+    steps = [(r["event"], r["step"]) for r in log_records(out) if r["event"] in ("train", "val")]
+    assert len(steps) == len(set(steps))
 
 
 def test_new_run_refuses_a_folder_holding_a_run_unless_overwrite(tokens, tmp_path):
