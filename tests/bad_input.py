@@ -110,23 +110,28 @@ def write_bad_corpus(folder: Path, *, huge_document_mb: int = 0) -> BadCorpus:
     (folder / "no_final_newline.jsonl").write_bytes(_jsonl([c.good("nfn-1"), c.good("nfn-2")], final_newline=False))
 
     # Record-level damage, one reason each, between good records; blank lines are not records.
-    damaged = [c.good("mixed-1"), b"", b"   "]
-    damaged.append(b'{"id": "bad-json", "text": "unterminated'); c.bad("malformed_json")
-    damaged.append(b'{"id": "raw-nul", "text": "a raw \x00 byte is not valid JSON"}'); c.bad("malformed_json")
-    damaged.append(b'["a", "list", "not", "an", "object"]'); c.bad("malformed_json")
-    damaged.append(b'{"id": "latin1", "text": "caf\xe9 au lait"}'); c.bad("invalid_utf8")
-    damaged.append(b'{"id": "surrogate", "text": "half a pair \\ud800 of surrogates"}'); c.bad("invalid_unicode")
-    damaged.append(b'{"id": "meta-surrogate", "text": "fine", "title": "\\udfff"}'); c.bad("invalid_unicode")
-    damaged.append({"id": "no-text", "body": "the text is under another key"}); c.bad("missing_text")
-    damaged.append({"id": "nested", "text": {"en": "nested object"}}); c.bad("non_string_text")
-    damaged.append({"id": "int-text", "text": 42}); c.bad("non_string_text")
-    damaged.append({"id": "empty", "text": ""}); c.bad("empty_text")
-    damaged.append({"id": "blank", "text": " \n\t  "}); c.bad("empty_text")
-    damaged.append({"id": "only-nul", "text": "\u0000\u0000"}); c.bad("empty_text")
-    damaged.append({"id": "nul-inside", "text": english(len(TOPICS) - 1).replace("news", "n\u0000ews")})
-    c.records += 1; c.kept += 1
-    damaged.append(c.good("good-0"))  # the id of good.jsonl's first record again
-    c.kept -= 1; c.rejected["duplicate_id"] += 1
+    bad_records: list[tuple[dict | bytes, str]] = [
+        (b'{"id": "bad-json", "text": "unterminated', "malformed_json"),
+        (b'{"id": "raw-nul", "text": "a raw \x00 byte is not valid JSON"}', "malformed_json"),
+        (b'["a", "list", "not", "an", "object"]', "malformed_json"),
+        (b'{"id": "latin1", "text": "caf\xe9 au lait"}', "invalid_utf8"),
+        (b'{"id": "surrogate", "text": "half a pair \\ud800 of surrogates"}', "invalid_unicode"),
+        (b'{"id": "meta-surrogate", "text": "fine", "title": "\\udfff"}', "invalid_unicode"),
+        ({"id": "no-text", "body": "the text is under another key"}, "missing_text"),
+        ({"id": "nested", "text": {"en": "nested object"}}, "non_string_text"),
+        ({"id": "int-text", "text": 42}, "non_string_text"),
+        ({"id": "empty", "text": ""}, "empty_text"),
+        ({"id": "blank", "text": " \n\t  "}, "empty_text"),
+        ({"id": "only-nul", "text": "\u0000\u0000"}, "empty_text"),
+    ]
+    damaged: list[dict | bytes] = [c.good("mixed-1"), b"", b"   "]
+    for record, reason in bad_records:
+        damaged.append(record)
+        c.bad(reason)
+    damaged.append(c.good("nul-inside"))
+    damaged[-1]["text"] = damaged[-1]["text"].replace("news", "n\u0000ews")  # NUL is stripped, the record kept
+    damaged.append({"id": "good-0", "text": english(len(TOPICS) - 1)})  # good.jsonl's first id again
+    c.bad("duplicate_id")
     damaged.append(c.good(None))  # no id: one is generated from the file and position
     (folder / "mixed.jsonl").write_bytes(_jsonl(damaged))
 
@@ -156,7 +161,8 @@ def write_bad_corpus(folder: Path, *, huge_document_mb: int = 0) -> BadCorpus:
         sentence = english(len(TOPICS) - 2) + " "
         text = sentence * (huge_document_mb * 1_000_000 // len(sentence) + 1)
         (folder / "huge.jsonl").write_text(json.dumps({"id": "huge", "text": text}) + "\n")
-        c.records += 1; c.kept += 1
+        c.records += 1
+        c.kept += 1
 
     # Files a folder scan must ignore: a dataset card, a WARC, notes.
     (folder / "dataset_info.json").write_text(json.dumps({"description": "bad-input corpus", "features": {}},

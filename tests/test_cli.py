@@ -98,3 +98,13 @@ def test_user_errors_are_one_line_and_non_zero(tmp_path):
         lines = [line for line in out.stderr.splitlines() if line.strip()]
         assert out.returncode == 1, (name, out.stderr)
         assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (name, out.stderr)
+
+
+def test_spark_that_cannot_start_is_one_error_line(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: errs\ninput: {paths: ['builtin:sample']}\n"
+                    "spark: {master: 'local[1]', conf: {spark.driver.memory: lots}}\nstages: [ingest]\n")
+    out = curator("run", spec, "--output", tmp_path / "out")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    # The JVM prints its own complaint first; ours is the last line.
+    assert out.stderr.strip().splitlines()[-1].startswith("error: could not start Spark with master 'local[1]'")

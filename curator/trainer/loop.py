@@ -335,6 +335,10 @@ class Trainer:
         cfg = self.cfg
         end = cfg.max_steps if stop_after is None else min(stop_after, cfg.max_steps)
         result = TrainResult(skipped_steps=self.skipped_steps, spikes=self.spikes)
+        if self.start_step >= end:  # resumed a finished run (or slice): evaluating and saving again would log twice
+            result.last_checkpoint = ckpt.latest_checkpoint(self.checkpoint_dir)
+            self.log.write({"event": "done", "note": f"already at step {self.start_step}; nothing to train"})
+            return result
         self.runner.train()
         if self.start_step == 0:
             self.log.write({"event": "start", "params": self.model.num_params(), "world_size": self.dist.world_size,

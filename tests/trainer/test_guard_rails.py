@@ -54,7 +54,8 @@ def test_resume_falls_back_from_a_truncated_checkpoint_and_logs_no_step_twice(to
         assert resumed.losses[step] == pytest.approx(straight.losses[step], rel=1e-6)
     records = log_records(out)
     fallback = [r for r in records if r["event"] == "resume_fallback"]
-    assert len(fallback) == 1 and "step_00000003.pt" in fallback[0]["note"] and "step_00000002.pt" in fallback[0]["note"]
+    assert len(fallback) == 1
+    assert "step_00000003.pt is not readable" in fallback[0]["note"] and "step_00000002.pt" in fallback[0]["note"]
     assert [r["step"] for r in records if r["event"] == "train"] == [1, 2, 3, 4, 5, 6]
     assert next(r for r in records if r["event"] == "resume")["dropped_log_records"] == 2  # step 3 and "stopped"
 
@@ -93,6 +94,10 @@ def test_resume_with_another_schedule_is_refused_unless_allowed(tokens, tmp_path
         Trainer(config(tokens, out, max_steps=8), resume=True)
     resumed = train(config(tokens, out, max_steps=8), resume=True, allow_schedule_change=True)
     assert sorted(resumed.losses) == [4, 5, 6, 7]
+    again = train(config(tokens, out, max_steps=8), resume=True)  # finished: nothing to do, nothing logged twice
+    assert again.losses == {} and again.last_checkpoint.name == "step_00000008.pt"
+    steps = [(r["event"], r["step"]) for r in log_records(out) if r["event"] in ("train", "val")]
+    assert len(steps) == len(set(steps))
 
 
 def test_new_run_refuses_a_folder_holding_a_run_unless_overwrite(tokens, tmp_path):
