@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from curator.atomic import atomic_folder
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
 from curator.specs import PipelineSpec, StageSpec
@@ -109,7 +108,6 @@ class PipelineRunner:
             )
 
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
         scratch = self.root / "_scratch" / name
         started = time.time()
         stage = stage_spec.build()
@@ -119,19 +117,16 @@ class PipelineRunner:
         )
         try:
             input_df = None if previous is None else self.spark.read.parquet(str(self.stage_dir(previous.name) / "data"))
-            if stage_spec.is_sink:
-                stats = self._run_sink(stage, input_df, ctx, tmp)
-            else:
-                stats = self._run_documents(stage, input_df, ctx, tmp, previous)
-            stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
-                         fingerprint=self.fingerprint(name))
-            (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            with atomic_folder(final) as tmp:
+                if stage_spec.is_sink:
+                    stats = self._run_sink(stage, input_df, ctx, tmp)
+                else:
+                    stats = self._run_documents(stage, input_df, ctx, tmp, previous)
+                stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
+                             fingerprint=self.fingerprint(name))
+                (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
             (final / MARKER).write_text(json.dumps({"fingerprint": self.fingerprint(name), "finished": time.time()}))
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(scratch, ignore_errors=True)
         self.write_ledger()
         return StageResult(name, False, stats)

@@ -16,8 +16,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Literal
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal
 import numpy as np
 import pyarrow as pa
 
+from curator.atomic import atomic_folder, remove_stale_staging
 from curator.errors import CuratorError
 from curator.tokenization.manifest import Manifest, ShardEntry, TokenizerRef, write_manifest
 from curator.tokenization.shards import (
@@ -244,16 +243,9 @@ def tokenize_to_folder(df: "DataFrame", bundle: TokenizerBundle, output: str | P
         raise CuratorError(f"{output} exists and is not empty; pass --force to replace it")
     output.parent.mkdir(parents=True, exist_ok=True)
     # Staging folders of killed runs are hidden siblings; they are never mistaken for a tokens folder.
-    for stale in output.parent.glob(f".{output.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = output.parent / f".{output.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
+    remove_stale_staging(output)
+    with atomic_folder(output) as staging:
         manifest = write_token_shards(df, bundle, staging, options)
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(staging, output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
 

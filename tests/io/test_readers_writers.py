@@ -12,7 +12,7 @@ import zstandard
 from curator.document import DOCUMENT_SCHEMA
 from curator.errors import CuratorError
 from curator.io.readers import ReadOptions, expand_paths, read_file
-from curator.io.writers import write_documents, write_jsonl, write_parquet
+from curator.io.writers import write_jsonl, write_parquet
 
 
 INPUT_RECORDS = [
@@ -178,33 +178,3 @@ def test_unreadable_parquet_names_the_file(tmp_path):
     path.write_bytes(b"PAR1 not really")
     with pytest.raises(CuratorError, match="broken.parquet"):
         read_all(path)
-
-
-@pytest.mark.spark
-@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "jsonl.zst"])
-def test_write_documents_round_trip_through_spark(spark, tmp_path, input_docs, fmt):
-    from curator.document import spark_schema
-
-    df = spark.createDataFrame(input_docs * 3, spark_schema(DOCUMENT_SCHEMA)).repartition(3)
-    out = tmp_path / "out"
-    # An older, larger output in the same place is replaced as a whole, not merged with.
-    write_jsonl([{"id": "stale", "text": "stale"}], out / "part-00099.jsonl")
-
-    stats = write_documents(df, out, fmt)
-    assert stats["rows"] == 9 and stats["format"] == fmt
-    names = sorted(p.name for p in out.iterdir())
-    assert "part-00099.jsonl" not in names and "_SUCCESS" in names
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folder left behind"
-    if fmt != "parquet":
-        assert sorted(n for n in names if n.startswith("part-")) == [
-            f"part-{i:05d}{'.jsonl' if fmt == 'jsonl' else '.jsonl.zst'}" for i in range(3)]
-
-    rows = read_all(out)
-    assert [r["reason"] for r in rows] == [None] * 9
-    assert sorted(documents(rows), key=json.dumps) == sorted(input_docs * 3, key=json.dumps)
-
-
-@pytest.mark.spark
-def test_write_documents_rejects_unknown_format(spark, tmp_path):
-    with pytest.raises(CuratorError, match="unknown output format"):
-        write_documents(spark.range(1), tmp_path / "x", "csv")
