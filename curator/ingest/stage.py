@@ -37,8 +37,8 @@ class IngestStage(Stage):
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        from curator.document import spark_schema
-        from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
+        from curator.io.readers import ReadOptions, expand_paths, read_file
+        from curator.spark.adapters import read_files
 
         spec = ctx.input_spec
         files = expand_paths(spec.paths)
@@ -48,19 +48,12 @@ class IngestStage(Stage):
         )
         fmt = spec.format
         schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(_ORDINAL, pa.int64())])
-        file_table = ctx.spark.createDataFrame(
-            [(i, path, rel) for i, (path, rel) in enumerate(files)], "file_index long, path string, rel string"
-        ).repartition(max(1, len(files)), "file_index")
 
-        def read(batches):
-            for batch in batches:
-                for index, path, rel in zip(*(batch.column(c).to_pylist() for c in ("file_index", "path", "rel"))):
-                    rows = read_file(path, rel, options, fmt)
-                    # global input order: file, then record
-                    ordered = ({**row, _ORDINAL: (index << 40) + n} for n, row in enumerate(rows))
-                    yield from record_batches(ordered, schema)
+        def read(index: int, path: str, rel: str):
+            # global input order: file, then record
+            return ({**row, _ORDINAL: (index << 40) + n} for n, row in enumerate(read_file(path, rel, options, fmt)))
 
-        frame = file_table.mapInArrow(read, spark_schema(schema))
+        frame = read_files(ctx.spark, files, schema, read)
         if self.config.reject_duplicate_ids:
             # Kept rows sort first: a record already rejected (say empty_text) must not claim the id from a good one.
             first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), _ORDINAL)

@@ -273,24 +273,18 @@ def _is_parquet(path: str) -> bool:
 
 def _read_documents(spark: "SparkSession", paths: list[str]) -> "DataFrame":
     """JSONL and mixed inputs through ``curator.io.readers``; unreadable records keep their id with a null text."""
-    from curator.document import DOCUMENT_FIELDS, spark_schema
-    from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
+    from curator.document import DOCUMENT_FIELDS
+    from curator.io.readers import ReadOptions, expand_paths, read_file
+    from curator.spark.adapters import read_files
 
-    files = expand_paths(paths)
-    schema = pa.schema(DOCUMENT_FIELDS)
     names = [f.name for f in DOCUMENT_FIELDS]
-    table = spark.createDataFrame([(path, rel) for path, rel in files], "path string, rel string")
-    table = table.repartition(max(1, len(files)))
 
-    def read(batches):
-        for batch in batches:
-            for path, rel in zip(batch.column("path").to_pylist(), batch.column("rel").to_pylist()):
-                # An unreadable record keeps a null text: it becomes a tokenize_missing_text rejection.
-                documents = ({n: (row.get(n) if n != "text" or row.get("reason") is None else None) for n in names}
-                             for row in read_file(path, rel, ReadOptions()))
-                yield from record_batches(documents, schema)
+    def read(index: int, path: str, rel: str):
+        # An unreadable record keeps a null text: it becomes a tokenize_missing_text rejection.
+        return ({n: (row.get(n) if n != "text" or row.get("reason") is None else None) for n in names}
+                for row in read_file(path, rel, ReadOptions()))
 
-    return table.mapInArrow(read, spark_schema(schema))
+    return read_files(spark, expand_paths(paths), pa.schema(DOCUMENT_FIELDS), read)
 
 
 def tokenize_stats(manifest: Manifest, folder: Path) -> dict[str, Any]:

@@ -137,7 +137,7 @@ def test_stage_pickles_without_the_model():
 def test_each_worker_process_sets_up_a_stage_once():
     import pickle
 
-    from curator.stage import worker_stage
+    from curator.spark.adapters import worker_stage
 
     # Spark unpickles the stage for every task; all tasks of one worker must share the first loaded model.
     payload = pickle.dumps(LangIdStage(LangIdConfig(languages=["en"], min_score=0.42)))
