@@ -1,7 +1,7 @@
 """Fixtures for trainer tests: real token shards and tiny training configs.
 
 ``english_tokens`` trains a real sentencepiece BPE tokenizer on English text of the embedded sample corpus
-(Shakespeare and Moby-Dick, public domain), and writes it as Megatron shards plus manifest with the real Spark
+(Shakespeare, public domain), and writes it as Megatron shards plus manifest with the real Spark
 tokenize job, so the training tests need nothing outside the repository.
 """
 
@@ -42,20 +42,14 @@ def write_token_folder(folder: Path, documents: list[list[int]], *, vocab_size: 
 
 @pytest.fixture(scope="session")
 def english_tokens(spark, tmp_path_factory) -> Path:
-    """The sample's Shakespeare and Moby-Dick as passages of 20 lines (~450k characters, ~150k tokens), through the
-    real tokenizer training and Spark tokenize job: a 1024-piece sentencepiece BPE (the bpe_demo recipe), 2 shuffled
-    shards."""
+    """The sample's Shakespeare as passages of 20 lines (~64k characters, ~25k tokens), through the real tokenizer
+    training and Spark tokenize job: a 1024-piece sentencepiece BPE (the bpe_demo recipe), 2 shuffled shards."""
     from curator.tokenization.job import TokenizeOptions, tokenize_to_folder
     from curator.tokenization.recipe import load_recipe
     from curator.tokenization.train import train_from_texts
 
-    lines = [line for text in sample_texts("shakespeare-") + sample_texts("moby-") for line in text.splitlines()]
-    passages, size = [], 0
-    for i in range(0, len(lines), 20):
-        passages.append("\n".join(lines[i:i + 20]))
-        size += len(passages[-1])
-        if size > 450_000:
-            break
+    lines = [line for text in sample_texts("shakespeare-") for line in text.splitlines()]
+    passages = ["\n".join(lines[i:i + 20]) for i in range(0, len(lines), 20)]
     recipe = load_recipe("bpe_demo").model_copy(update={"vocab_size": 1024})
     bundle = train_from_texts(passages, recipe)
     frame = spark.createDataFrame([(f"doc-{i}", text) for i, text in enumerate(passages)], "id string, text string")
