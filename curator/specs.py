@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from curator.config import StrictConfig as _Strict
-from curator.errors import SpecError
+from curator.errors import SpecError, field_errors
 from curator.registry import stage_class
 
 
@@ -118,7 +118,7 @@ class PipelineSpec(_Strict):
                 errors.append(f"stages[{i}]: {e}")
                 continue
             except ValidationError as e:
-                errors.extend(f"stages[{i}] ({name}).{_loc(err)}: {err['msg']}" for err in e.errors())
+                errors.extend(field_errors(e, prefix=f"stages[{i}] ({name})."))
                 continue
             parsed.append(StageSpec(stage=kind, name=name, config=config))
         if errors:
@@ -154,10 +154,6 @@ class PipelineSpec(_Strict):
         return Path(override or self.output or f"runs/{self.name}").resolve()
 
 
-def _loc(err: dict) -> str:
-    return ".".join(str(p) for p in err["loc"]) or "(root)"
-
-
 def load_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
@@ -178,7 +174,7 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
     try:
         return PipelineSpec.model_validate(data)
     except ValidationError as e:
-        lines = [f"{_loc(err)}: {err['msg']}" for err in e.errors()]
+        lines = field_errors(e)
         if len(lines) == 1:  # the common case reads as one line
             raise SpecError(f"{path}: invalid pipeline spec: {lines[0]}") from None
         raise SpecError(f"{path}: invalid pipeline spec:\n  " + "\n  ".join(lines)) from None

@@ -8,7 +8,7 @@ their own outputs, so every stage gets idempotency, stats and accounting for fre
 Two kinds:
 
 - :class:`BatchStage`: per-document logic in :meth:`BatchStage.process_batch`, a pure function over an Arrow record
-  batch, testable with no Spark. One adapter (``mapInArrow``) runs it on Spark. Stages whose decision is a
+  batch, testable with no Spark. One adapter (``curator.spark.adapters.map_batch_stage``) runs it on Spark. Stages whose decision is a
   function of per-document values implement :meth:`BatchStage.decide` and get both decision columns from
   :meth:`BatchStage.decide_all`.
 
@@ -146,31 +146,9 @@ class BatchStage(Stage):
         self.__init__(state["config"])
 
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
-        from curator.document import spark_schema
+        from curator.spark.adapters import map_batch_stage
 
-        schema = self.output_schema(arrow_schema_of(df))
-        stage = self  # pickled by config only
-
-        def run(batches):
-            yield from worker_stage(stage).process_batches(batches)
-
-        return Annotated(df.mapInArrow(run, spark_schema(schema)))
-
-
-# Spark unpickles a task's function afresh for every task, so a stage object lives for one task only; this
-# per-process cache keeps the first set-up instance per (class, config) so setup() runs once per Python worker.
-_WORKER_STAGES: dict[tuple[type, str], BatchStage] = {}
-
-
-def worker_stage(stage: BatchStage) -> BatchStage:
-    """The instance of ``stage``'s class and config already set up in this process, or ``stage`` itself."""
-    return _WORKER_STAGES.setdefault((type(stage), stage.config.model_dump_json()), stage)
-
-
-def arrow_schema_of(df: "DataFrame") -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(df.schema)
+        return Annotated(map_batch_stage(self, df))
 
 
 def finish_batch(

@@ -1,6 +1,6 @@
 """dedup: exact then MinHash-LSH near-duplicate removal across the whole corpus, in plain Spark.
 
-Steps (each a function in ``spark_ops``; the per-document and per-pair logic is in ``minhash``):
+Steps (each a function in ``curator.spark.dedup_ops``; the per-document and per-pair logic is in ``minhash``):
 
 1. **Stable ids.** Every document gets ``_node`` = its rank in the survivor order, materialised to scratch parquet
    before anything iterative (ids never come from a recomputed ``monotonically_increasing_id``).
@@ -130,9 +130,9 @@ class DedupStage(Stage):
     def annotate(self, df, ctx: StageContext) -> Annotated:
         from pyspark.sql import functions as F
 
-        from curator.dedup import spark_ops as ops
         from curator.dedup.minhash import SCHEME, candidate_probability
         from curator.document import ID, META, REASON, REASON_DETAIL, SOURCE, TEXT, URL
+        from curator.spark import dedup_ops as ops
 
         cfg = self.config
         params = cfg.minhash_params()
@@ -234,7 +234,7 @@ class DedupStage(Stage):
         """Candidate pairs -> verified pairs (a, b), materialised; plus how many needed the exact Jaccard."""
         from pyspark.sql import functions as F
 
-        from curator.dedup import spark_ops as ops
+        from curator.spark import dedup_ops as ops
 
         cfg = self.config
         threshold = cfg.threshold

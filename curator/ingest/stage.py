@@ -37,8 +37,8 @@ class IngestStage(Stage):
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        from curator.document import spark_schema
-        from curator.io.readers import ReadOptions, check_formats, expand_paths, read_file, record_batches
+        from curator.io.readers import ReadOptions, check_formats, expand_paths, read_file
+        from curator.spark.adapters import read_files
 
         spec = ctx.input_spec
         files = expand_paths(spec.paths)
@@ -49,26 +49,20 @@ class IngestStage(Stage):
         )
         fmt = spec.format
         schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(_ORDINAL, pa.int64())])
-        file_table = ctx.spark.createDataFrame(
-            [(i, path, rel) for i, (path, rel) in enumerate(files)], "file_index long, path string, rel string"
-        ).repartition(max(1, len(files)), "file_index")
 
-        def read(batches):
-            for batch in batches:
-                for index, path, rel in zip(*(batch.column(c).to_pylist() for c in ("file_index", "path", "rel"))):
-                    rows = read_file(path, rel, options, fmt)
-                    # global input order: file, then record
-                    ordered = ({**row, _ORDINAL: (index << 40) + n} for n, row in enumerate(rows))
-                    yield from record_batches(ordered, schema)
+        def read(index: int, path: str, rel: str):
+            # global input order: file, then record
+            return ({**row, _ORDINAL: (index << 40) + n} for n, row in enumerate(read_file(path, rel, options, fmt)))
 
-        frame = file_table.mapInArrow(read, spark_schema(schema))
+        frame = read_files(ctx.spark, files, schema, read)
         if self.config.reject_duplicate_ids:
             # Kept rows sort first: a record already rejected (say empty_text) must not claim the id from a good one.
             first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), _ORDINAL)
             frame = frame.withColumn("_n", F.row_number().over(first))
             is_dup = (F.col("_n") > 1) & F.col(REASON).isNull()
             # Name the file and record of each repeat, like every other ingest rejection (broadcast: one row a file).
-            paths = F.broadcast(file_table.select(F.col("file_index").alias("_file"), F.col("path").alias("_path")))
+            paths = F.broadcast(ctx.spark.createDataFrame([(i, path) for i, (path, _) in enumerate(files)],
+                                                          "_file long, _path string"))
             frame = frame.withColumn("_file", F.shiftright(F.col(_ORDINAL), 40)).join(paths, "_file", "left")
             where = F.concat(F.col("_path"), F.lit(" record "),
                              ((F.col(_ORDINAL).bitwiseAND(F.lit((1 << 40) - 1))) + 1).cast("string"))

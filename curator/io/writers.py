@@ -3,11 +3,7 @@
 Rows are written column for column (``id``, ``text``, ``source``, ``url``, ``meta`` plus any annotation columns),
 so :func:`curator.io.readers.read_file` reads them back as the same documents. Every file is written under a
 temporary name in its target folder and renamed when complete: a crash never leaves a file that looks finished.
-
-Two flavours:
-
-- pure Python, for tools and tests: :func:`write_jsonl` and :func:`write_parquet` write one file;
-- Spark: :func:`write_documents` writes a DataFrame as a folder of Parquet (zstd) or JSONL/JSONL.zst part files.
+Pure Python, one file each, for tools, benchmarks and tests (stage outputs are written by the runner).
 """
 
 from __future__ import annotations
@@ -15,23 +11,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import Any, Iterable
 
 import pyarrow as pa
 
-from curator.errors import CuratorError
 
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
-
-
-OutputFormat = Literal["parquet", "jsonl", "jsonl.zst"]
-JSONL_SUFFIX = {"jsonl": ".jsonl", "jsonl.zst": ".jsonl.zst"}
-SUCCESS = "_SUCCESS"
 ZSTD_LEVEL = 3  # zstd's default: near-gzip-9 ratio at several hundred MB/s
 
 
@@ -122,74 +108,4 @@ def write_parquet(table: pa.Table | pa.RecordBatch | list[dict[str, Any]], path:
     return table.num_rows
 
 
-def write_documents(df: "DataFrame", path: str | Path, fmt: OutputFormat = "parquet") -> dict[str, Any]:
-    """Write a DataFrame of documents to the folder ``path`` as Parquet (zstd), JSONL or JSONL.zst part files.
-
-    The folder is built under a temporary sibling name and renamed into place at the end, replacing an older
-    folder of the same name, so readers see either the old data or the complete new data. For JSONL each Spark
-    task writes one ``part-<partition>`` file under a hidden temporary name and renames it when complete (a retried
-    task overwrites its own part with the same rows). No data passes through the driver: tasks return only their
-    file name and counts.
-
-    TODO: the JSONL path writes with plain file operations, so ``path`` must be on a filesystem every executor
-    shares with the driver (local mode, NFS); object stores need Spark's own text writer.
-
-    Args:
-        df: documents (document schema plus any annotation columns).
-        path: the output folder.
-        fmt: ``parquet``, ``jsonl`` or ``jsonl.zst``.
-
-    Returns:
-        ``{"format", "path", "files", "rows"}``; ``rows`` is counted from the written files for Parquet and from
-        the tasks' reports for JSONL.
-    """
-    if fmt not in ("parquet", "jsonl", "jsonl.zst"):
-        raise CuratorError(f"unknown output format {fmt!r}; use parquet, jsonl or jsonl.zst")
-    final = Path(path).resolve()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        if fmt == "parquet":
-            df.write.mode("overwrite").option("compression", "zstd").parquet(str(temp))
-            files = sorted(p.name for p in temp.glob("part-*"))
-            rows = df.sparkSession.read.parquet(str(temp)).count()
-        else:
-            temp.mkdir()
-            reports = _write_jsonl_parts(df, temp, JSONL_SUFFIX[fmt])
-            files = sorted(r["file"] for r in reports if r["rows"])
-            rows = sum(r["rows"] for r in reports)
-            (temp / SUCCESS).write_text("")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(temp, final)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-    return {"format": fmt, "path": str(final), "files": len(files), "rows": rows}
-
-
-def _write_jsonl_parts(df: "DataFrame", folder: Path, suffix: str) -> list[dict[str, Any]]:
-    from pyspark.sql.types import LongType, StringType, StructField, StructType
-
-    report_schema = StructType([
-        StructField("file", StringType()), StructField("rows", LongType()), StructField("bytes", LongType()),
-    ])
-    folder_name = str(folder)
-
-    def write_partition(batches):
-        from pyspark import TaskContext
-
-        part = Path(folder_name) / f"part-{TaskContext.get().partitionId():05d}{suffix}"
-        rows = (row for batch in batches for row in batch.to_pylist())
-        count, size = _write_jsonl_rows(rows, part)
-        if count == 0:
-            part.unlink()  # an empty partition leaves no file
-        yield pa.RecordBatch.from_pydict(
-            {"file": [part.name], "rows": [count], "bytes": [size if count else 0]},
-            schema=pa.schema([("file", pa.string()), ("rows", pa.int64()), ("bytes", pa.int64())]),
-        )
-
-    # One small report row per task comes back to the driver, never the documents.
-    return [row.asDict() for row in df.mapInArrow(write_partition, report_schema).collect()]
-
-
-__all__ = ["write_documents", "write_jsonl", "write_parquet"]
+__all__ = ["write_jsonl", "write_parquet"]

@@ -123,16 +123,15 @@ class QualityStage(BatchStage):
             self.model = load_model(self._model_path())
 
     def _model_path(self) -> str:
-        path = self.config.classifier.model
-        if not Path(path).is_file():  # on a cluster the driver shipped it with addFile
-            from pyspark import SparkFiles
+        from curator.spark.adapters import shipped_path
 
-            path = SparkFiles.get(Path(path).name)
-        return path
+        return shipped_path(self.config.classifier.model)
 
     def annotate(self, df, ctx):
-        if self.config.classifier is not None and not ctx.spark.sparkContext.master.startswith("local"):
-            ctx.spark.sparkContext.addFile(self.config.classifier.model)
+        if self.config.classifier is not None:
+            from curator.spark.adapters import ship_file
+
+            ship_file(ctx.spark, self.config.classifier.model)
         return super().annotate(df, ctx)
 
     def signal_columns(self) -> list[str]:

@@ -16,8 +16,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Literal
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal
 import numpy as np
 import pyarrow as pa
 
+from curator.atomic import atomic_folder, remove_stale_staging
 from curator.errors import CuratorError
 from curator.tokenization.manifest import Manifest, ShardEntry, TokenizerRef, write_manifest
 from curator.tokenization.shards import (
@@ -244,16 +243,9 @@ def tokenize_to_folder(df: "DataFrame", bundle: TokenizerBundle, output: str | P
         raise CuratorError(f"{output} exists and is not empty; pass --force to replace it")
     output.parent.mkdir(parents=True, exist_ok=True)
     # Staging folders of killed runs are hidden siblings; they are never mistaken for a tokens folder.
-    for stale in output.parent.glob(f".{output.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = output.parent / f".{output.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
+    remove_stale_staging(output)
+    with atomic_folder(output) as staging:
         manifest = write_token_shards(df, bundle, staging, options)
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(staging, output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
 
@@ -281,24 +273,18 @@ def _is_parquet(path: str) -> bool:
 
 def _read_documents(spark: "SparkSession", paths: list[str]) -> "DataFrame":
     """JSONL and mixed inputs through ``curator.io.readers``; unreadable records keep their id with a null text."""
-    from curator.document import DOCUMENT_FIELDS, spark_schema
-    from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
+    from curator.document import DOCUMENT_FIELDS
+    from curator.io.readers import ReadOptions, expand_paths, read_file
+    from curator.spark.adapters import read_files
 
-    files = expand_paths(paths)
-    schema = pa.schema(DOCUMENT_FIELDS)
     names = [f.name for f in DOCUMENT_FIELDS]
-    table = spark.createDataFrame([(path, rel) for path, rel in files], "path string, rel string")
-    table = table.repartition(max(1, len(files)))
 
-    def read(batches):
-        for batch in batches:
-            for path, rel in zip(batch.column("path").to_pylist(), batch.column("rel").to_pylist()):
-                # An unreadable record keeps a null text: it becomes a tokenize_missing_text rejection.
-                documents = ({n: (row.get(n) if n != "text" or row.get("reason") is None else None) for n in names}
-                             for row in read_file(path, rel, ReadOptions()))
-                yield from record_batches(documents, schema)
+    def read(index: int, path: str, rel: str):
+        # An unreadable record keeps a null text: it becomes a tokenize_missing_text rejection.
+        return ({n: (row.get(n) if n != "text" or row.get("reason") is None else None) for n in names}
+                for row in read_file(path, rel, ReadOptions()))
 
-    return table.mapInArrow(read, spark_schema(schema))
+    return read_files(spark, expand_paths(paths), pa.schema(DOCUMENT_FIELDS), read)
 
 
 def tokenize_stats(manifest: Manifest, folder: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 
 from curator.config import StrictConfig as _Strict
-from curator.errors import SpecError
+from curator.errors import SpecError, field_errors
 
 
 class SpecialTokens(_Strict):
@@ -89,7 +89,7 @@ def parse_recipe(data: dict, where: str = "recipe") -> TokenizerRecipe:
     try:
         return TokenizerRecipe.model_validate(data)
     except ValidationError as error:
-        lines = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()]
+        lines = field_errors(error)
         raise SpecError(f"{where}: invalid tokenizer recipe:\n  " + "\n  ".join(lines)) from None
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import io
 import logging
 import os
-import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import yaml
 
+from curator.atomic import atomic_folder
 from curator.errors import CuratorError
 from curator.tokenization.recipe import SampleSpec, TokenizerRecipe
 from curator.tokenization.tokenizer import SPECIAL_IDS, TokenizerBundle, content_hash
@@ -203,15 +202,8 @@ def write_artifact(bundle: TokenizerBundle, output_dir: str | Path, overwrite: b
     output_dir = Path(output_dir)
     if output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
         raise CuratorError(f"{output_dir} exists and is not empty; pass --force to replace it")
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = output_dir.parent / f".{output_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
+    with atomic_folder(output_dir) as staging:
         bundle.write(staging)
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        os.replace(staging, output_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return output_dir
 
 

@@ -33,7 +33,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from curator.config import StrictConfig as _Strict
-from curator.errors import SpecError
+from curator.errors import SpecError, field_errors
 
 
 # Model presets. The vocabulary comes from the tokenizer (padded to a multiple of 64) unless vocab_size is set;
@@ -267,7 +267,7 @@ def build_config(raw: dict[str, Any], overrides: list[str] | None = None, *, whe
     try:
         return TrainConfig.model_validate(merged)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(field_errors(error))
         raise SpecError(f"{where}: {problems}") from None
 
 

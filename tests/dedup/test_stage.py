@@ -196,7 +196,7 @@ def test_smallest_id_rule_and_signature_only_verification(spark, corpus, tmp_pat
 
 
 def test_connected_components_match_union_find(spark, tmp_path):
-    from curator.dedup.spark_ops import connected_components
+    from curator.spark.dedup_ops import connected_components
 
     rng = random.Random(5)
     edges = {tuple(sorted(rng.sample(range(400), 2))) for _ in range(330)}

@@ -28,6 +28,17 @@ def test_model_knows_176_languages(model):
     assert len(model.get_labels()) == 176
 
 
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "es", "it", "nl", "pt", "ru", "zh", "ja"])
+def test_real_documents_of_the_embedded_sample(model, lang):
+    from tests.conftest import sample_texts
+
+    texts = sample_texts("sotu-")[:20] if lang == "en" else sample_texts(f"leipzig-{lang}-")
+    assert len(texts) >= 10
+    langs, scores = predict_languages(model, texts, max_chars=10_000)
+    assert sum(predicted == lang for predicted in langs) / len(texts) >= 0.9, (lang, langs)
+    assert all(0.0 < s <= 1.0 for s in scores)
+
+
 @pytest.mark.parametrize("lang", ["en", "de", "fr", "es", "ru", "ar", "zh", "ja"])
 def test_real_sentences_from_lingua_testdata(model, shared_data, lang):
     path = shared_data / "lingua-language-testdata" / "language-testdata" / "sentences" / f"{lang}.txt"
@@ -127,7 +138,7 @@ def test_stage_pickles_without_the_model():
 def test_each_worker_process_sets_up_a_stage_once():
     import pickle
 
-    from curator.stage import worker_stage
+    from curator.spark.adapters import worker_stage
 
     # Spark unpickles the stage for every task; all tasks of one worker must share the first loaded model.
     payload = pickle.dumps(LangIdStage(LangIdConfig(languages=["en"], min_score=0.42)))

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from curator.pii.engine import card_number_valid
+from tests.conftest import sample_texts
 
 
 @pytest.mark.parametrize(
@@ -219,3 +220,49 @@ def test_blank_vocabulary_is_rebuilt_when_large(scrubber, monkeypatch):
     monkeypatch.setattr(engine_module, "MAX_BLANK_VOCAB", 0)
     assert scrubber.scrub("mail: a@example.com").text == "mail: <EMAIL_ADDRESS>"
     assert engine.nlp["en"] is not before
+
+
+# The same properties on the embedded sample corpus, so they hold on a clone with nothing beside it: real prose in
+# nine languages (public domain / CC BY, see NOTICE) and generated documents full of fictitious personal data.
+
+def test_text_without_pii_is_unchanged_on_the_sample(scrubber):
+    samples = [text for lang in ("de", "fr", "ru", "ja", "zh") for text in sample_texts(f"leipzig-{lang}-")[:3]]
+    samples += sample_texts("moby-")[3:8] + sample_texts("shakespeare-")[:2]
+    results = scrubber.scrub_batch(samples)
+    for text, result in zip(samples, results):
+        assert result.counts == {}, result.counts
+        assert result.text.encode("utf-8") == text.encode("utf-8")
+
+
+def test_very_long_document_from_the_sample(scrubber):
+    body = "\n".join(sample_texts("moby-") * 2)  # ~1.2M characters, beyond spaCy's 1M default
+    assert len(body) > 1_100_000
+    cut = body.index(" ", len(body) // 2)
+    result = scrubber.scrub("From captain.ahab@pequod.org: " + body[:cut] + " call +1 212 555 0134 " + body[cut:])
+    assert result.counts == {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}
+    assert result.text == "From <EMAIL_ADDRESS>: " + body[:cut] + " call <PHONE_NUMBER> " + body[cut:]
+
+
+def test_prescreen_gives_the_same_output_as_whole_documents_on_the_sample(scrubber, full_scrubber):
+    docs = sample_texts("gen-pii-") + sample_texts("leipzig-de-")[:5] + sample_texts("sotu-")[:5]
+    screened, whole = scrubber.scrub_batch(docs), full_scrubber.scrub_batch(docs)
+    assert sum(r.total for r in whole) > 100
+    assert {e for r in whole for e in r.counts} >= {"EMAIL_ADDRESS", "IP_ADDRESS", "PHONE_NUMBER"}
+    for i, (a, b) in enumerate(zip(screened, whole)):
+        assert (a.counts, a.text) == (b.counts, b.text), i
+
+
+def test_phone_runs_find_what_presidio_phone_recognizer_finds_on_the_sample():
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from curator.pii.engine import DEFAULT_PHONE_REGIONS, _phone_recognizer
+    from curator.pii.prescreen import phone_candidate
+
+    ours = _phone_recognizer("en", DEFAULT_PHONE_REGIONS)
+    stock = PhoneRecognizer(supported_regions=DEFAULT_PHONE_REGIONS)
+    total = 0
+    for doc in sample_texts("gen-pii-") + sample_texts("sotu-")[:10]:
+        expected = {(r.start, r.end) for r in stock.analyze(doc, ["PHONE_NUMBER"]) if phone_candidate(doc[r.start:r.end])}
+        assert {(r.start, r.end) for r in ours.analyze(doc, ["PHONE_NUMBER"])} == expected
+        total += len(expected)
+    assert total > 20

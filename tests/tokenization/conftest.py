@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from curator.tokenization.recipe import load_recipe
@@ -11,11 +9,12 @@ from curator.tokenization.recipe import load_recipe
 
 @pytest.fixture(scope="session")
 def moby_texts():
-    from tests.conftest import SHARED_DATA
+    """The embedded sample's Moby-Dick chapters as 140 documents of consecutive paragraphs (~4k characters each)."""
+    from tests.conftest import sample_texts
 
-    if not SHARED_DATA.exists():
-        pytest.skip("../shared/data is not available")
-    return [json.loads(line)["text"] for line in open(SHARED_DATA / "stdlib-moby-dick" / "moby_dick.jsonl")]
+    paragraphs = [p for chapter in sample_texts("moby-") for p in chapter.split("\n\n") if p.strip()]
+    step = len(paragraphs) / 140
+    return ["\n\n".join(paragraphs[round(i * step):round((i + 1) * step)]) for i in range(140)]
 
 @pytest.fixture(scope="session")
 def trained_bundles(moby_texts):

@@ -1,8 +1,8 @@
 """Fixtures for trainer tests: real token shards and tiny training configs.
 
-``shakespeare_tokens`` trains a real byte-level BPE tokenizer (HuggingFace ``tokenizers``) on tinyshakespeare,
-encodes it as documents of a few lines each with an end-of-document id appended, and writes Megatron shards and a
-manifest with the tokenization package's own ``ShardWriter`` and ``write_manifest``.
+``english_tokens`` trains a real sentencepiece BPE tokenizer on English text of the embedded sample corpus
+(Shakespeare, public domain), and writes it as Megatron shards plus manifest with the real Spark
+tokenize job, so the training tests need nothing outside the repository.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from curator.tokenization.manifest import Manifest, ShardEntry, TokenizerRef, write_manifest
 from curator.tokenization.shards import ShardWriter
-from tests.conftest import SHARED_DATA
+from tests.conftest import sample_texts
 
 
 VOCAB_SIZE = 512
@@ -41,22 +41,19 @@ def write_token_folder(folder: Path, documents: list[list[int]], *, vocab_size: 
 
 
 @pytest.fixture(scope="session")
-def shakespeare_tokens(spark, tmp_path_factory) -> Path:
-    """tinyshakespeare as 20-line documents, through the real tokenizer training and Spark tokenize job:
-    a 1024-piece sentencepiece BPE (the bpe_demo recipe), 2 shuffled shards."""
+def english_tokens(spark, tmp_path_factory) -> Path:
+    """The sample's Shakespeare as passages of 20 lines (~64k characters, ~25k tokens), through the real tokenizer
+    training and Spark tokenize job: a 1024-piece sentencepiece BPE (the bpe_demo recipe), 2 shuffled shards."""
     from curator.tokenization.job import TokenizeOptions, tokenize_to_folder
     from curator.tokenization.recipe import load_recipe
     from curator.tokenization.train import train_from_texts
 
-    source = SHARED_DATA / "tinyshakespeare" / "input.txt"
-    if not source.is_file():
-        pytest.skip("../shared/data/tinyshakespeare is not available")
-    lines = source.read_text().splitlines()
-    passages = ["\n".join(lines[i:i + 20]) for i in range(0, 12000, 20)]  # 600 documents, ~150k tokens
+    lines = [line for text in sample_texts("shakespeare-") for line in text.splitlines()]
+    passages = ["\n".join(lines[i:i + 20]) for i in range(0, len(lines), 20)]
     recipe = load_recipe("bpe_demo").model_copy(update={"vocab_size": 1024})
     bundle = train_from_texts(passages, recipe)
     frame = spark.createDataFrame([(f"doc-{i}", text) for i, text in enumerate(passages)], "id string, text string")
-    folder = tmp_path_factory.mktemp("tokens") / "shakespeare"
+    folder = tmp_path_factory.mktemp("tokens") / "english"
     tokenize_to_folder(frame, bundle, folder, TokenizeOptions(num_shards=2, shuffle_seed=1))
     return folder
 

@@ -33,8 +33,8 @@ def read_log(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_debug_loss_falls_and_everything_is_logged(shakespeare_tokens, tmp_path):
-    cfg = build_config(debug_config(shakespeare_tokens, tmp_path, eval_every=20))
+def test_debug_loss_falls_and_everything_is_logged(english_tokens, tmp_path):
+    cfg = build_config(debug_config(english_tokens, tmp_path, eval_every=20))
     result = train(cfg)
     losses = [result.losses[s] for s in range(40)]
     assert math.log(1024) - 0.3 < losses[0] < math.log(1024) + 0.3  # starts near uniform over the padded vocab
@@ -50,11 +50,11 @@ def test_debug_loss_falls_and_everything_is_logged(shakespeare_tokens, tmp_path)
     assert result.last_checkpoint == tmp_path / "checkpoints" / "step_00000040.pt"
 
 
-def test_stop_and_resume_continues_with_the_same_losses(shakespeare_tokens, tmp_path):
-    raw = debug_config(shakespeare_tokens, tmp_path / "straight", max_steps=12)
+def test_stop_and_resume_continues_with_the_same_losses(english_tokens, tmp_path):
+    raw = debug_config(english_tokens, tmp_path / "straight", max_steps=12)
     straight = train(build_config(raw))
 
-    sliced_raw = debug_config(shakespeare_tokens, tmp_path / "sliced", max_steps=12)
+    sliced_raw = debug_config(english_tokens, tmp_path / "sliced", max_steps=12)
     first = train(build_config(sliced_raw), stop_after=5)
     assert sorted(first.losses) == list(range(5))
     assert first.last_checkpoint.name == "step_00000005.pt"
@@ -67,15 +67,15 @@ def test_stop_and_resume_continues_with_the_same_losses(shakespeare_tokens, tmp_
     assert any(r["event"] == "resume" and r["step"] == 5 for r in read_log(tmp_path / "sliced"))
 
 
-def test_resume_refuses_a_different_global_batch(shakespeare_tokens, tmp_path):
-    raw = debug_config(shakespeare_tokens, tmp_path, max_steps=4)
+def test_resume_refuses_a_different_global_batch(english_tokens, tmp_path):
+    raw = debug_config(english_tokens, tmp_path, max_steps=4)
     train(build_config(raw), stop_after=2)
     with pytest.raises(CuratorError, match="used global_batch_size 16"):
         Trainer(build_config({**raw, "global_batch_size": 8}), resume=True)
 
 
-def test_non_finite_steps_are_skipped_then_abort(shakespeare_tokens, tmp_path):
-    cfg = build_config(debug_config(shakespeare_tokens, tmp_path, max_consecutive_skips=3))
+def test_non_finite_steps_are_skipped_then_abort(english_tokens, tmp_path):
+    cfg = build_config(debug_config(english_tokens, tmp_path, max_consecutive_skips=3))
     trainer = Trainer(cfg)
     with torch.no_grad():
         trainer.model.layers[0].attention.wq.weight[0, 0] = float("nan")
@@ -87,9 +87,9 @@ def test_non_finite_steps_are_skipped_then_abort(shakespeare_tokens, tmp_path):
     assert [r["step"] for r in read_log(tmp_path) if r["event"] == "skipped"] == [1, 2, 3]
 
 
-def test_ddp_two_processes_match_one_process(shakespeare_tokens, tmp_path):
+def test_ddp_two_processes_match_one_process(english_tokens, tmp_path):
     """2 gloo ranks x micro-batch 8 and 1 process x 2 accumulated micro-batches see the same 16 samples per step."""
-    raw = debug_config(shakespeare_tokens, tmp_path / "one", max_steps=6)
+    raw = debug_config(english_tokens, tmp_path / "one", max_steps=6)
     single = train(build_config(raw))
     config_path = tmp_path / "ddp.yaml"
     config_path.write_text(yaml.safe_dump({**raw, "output_dir": str(tmp_path / "two")}))
@@ -108,11 +108,11 @@ def test_ddp_two_processes_match_one_process(shakespeare_tokens, tmp_path):
     assert ddp_val == pytest.approx(single.val_losses[6], rel=1e-5)
 
 
-def test_curator_train_command(shakespeare_tokens, tmp_path, capsys):
+def test_curator_train_command(english_tokens, tmp_path, capsys):
     from curator.cli import main
 
     config_path = tmp_path / "cfg.yaml"
-    config_path.write_text(yaml.safe_dump(debug_config(shakespeare_tokens, tmp_path / "run", max_steps=2)))
+    config_path.write_text(yaml.safe_dump(debug_config(english_tokens, tmp_path / "run", max_steps=2)))
     main(["train", str(config_path), "max_steps=3", "log_every=3"])
     assert "[train] train: step 3" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:
@@ -121,17 +121,17 @@ def test_curator_train_command(shakespeare_tokens, tmp_path, capsys):
     assert "does not exist; run `curator tokenize` first" in " ".join(capsys.readouterr().err.split())
 
 
-def test_activation_checkpointing_changes_memory_not_losses(shakespeare_tokens, tmp_path):
-    plain = train(build_config(debug_config(shakespeare_tokens, tmp_path / "plain", max_steps=3)))
-    recomputed = train(build_config({**debug_config(shakespeare_tokens, tmp_path / "ac", max_steps=3),
+def test_activation_checkpointing_changes_memory_not_losses(english_tokens, tmp_path):
+    plain = train(build_config(debug_config(english_tokens, tmp_path / "plain", max_steps=3)))
+    recomputed = train(build_config({**debug_config(english_tokens, tmp_path / "ac", max_steps=3),
                                      "parallel": {"activation_checkpointing": True}}))
     for step in range(3):
         assert recomputed.losses[step] == pytest.approx(plain.losses[step], rel=1e-6)
 
 
 @pytest.mark.slow
-def test_fsdp_two_processes_match_one_process_and_resume(shakespeare_tokens, tmp_path):
-    raw = debug_config(shakespeare_tokens, tmp_path / "one", max_steps=4)
+def test_fsdp_two_processes_match_one_process_and_resume(english_tokens, tmp_path):
+    raw = debug_config(english_tokens, tmp_path / "one", max_steps=4)
     single = train(build_config(raw))
     config_path = tmp_path / "fsdp.yaml"
     config_path.write_text(yaml.safe_dump({**raw, "output_dir": str(tmp_path / "two"),
