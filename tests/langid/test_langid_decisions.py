@@ -167,6 +167,15 @@ def test_labels_carry_the_script_where_it_matters():
     assert kept == [] and rejected[0]["reason"] == "lid_wrong_language"
 
 
+def test_cjk_text_quoting_code_keeps_its_label():
+    from curator.langid.scripts import script_share
+
+    # 14 Han characters beside 25 Latin letters of a command line: still Chinese text.
+    zh = "使用 touch 命令修改已存在文件的时间戳。 $ LANG=C ls -l foo bar baz"
+    assert 0.25 < script_share("zh", zh) < 0.75 and script_share("en", zh) < 0.75
+    assert script_share("zh", "Hello world, how are you today 你") < 0.25
+
+
 def test_malay_in_jawi_script_is_ms_arab_not_arabic():
     jawi = "ڤرليمبڠن ڤرسكوتوان مليسيا دان بهاس ملايو دالم توليسن جاوي"  # Malay written in Jawi
     arabic = "ذهبنا أمس إلى السوق واشترينا الكثير من الفواكه والخضروات الطازجة."
