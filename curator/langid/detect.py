@@ -74,7 +74,7 @@ def predict_cld2(text: str) -> tuple[str, float]:
 
     try:
         reliable, _, details = pycld2.detect(text, bestEffort=True)
-    except pycld2.error:  # invalid UTF-8 sequences after our cleaning, control characters
+    except (pycld2.error, UnicodeEncodeError):  # control characters, lone surrogates
         return "und", 0.0
     code = CLD2_TO_LID.get(details[0][1], details[0][1])
     if not reliable or code == "und" or code.startswith("xx-"):
@@ -113,7 +113,12 @@ def detect(model, texts: list[str], max_chars: int, use_cld2: bool, fasttext_set
            cld2_set: set[str]) -> list[Decision]:
     """Decisions for a list of texts (one batched fastText call; CLD2 only where fastText is unsure)."""
     lines = [one_line(t, max_chars) for t in texts]
-    ranked = predict_fasttext(model, lines)
+    try:
+        ranked = predict_fasttext(model, lines)
+    except (TypeError, UnicodeEncodeError):
+        # A lone surrogate cannot be encoded as UTF-8 and fastText refuses the whole batch: replace, retry.
+        lines = [line.encode("utf-8", "replace").decode("utf-8") for line in lines]
+        ranked = predict_fasttext(model, lines)
     out = []
     for line, ranks in zip(lines, ranked):
         second = predict_cld2(line) if use_cld2 and (not ranks or ranks[0][1] < CLD2_BELOW) else None

@@ -292,6 +292,11 @@ def test_non_text_is_und_with_its_own_reason(text):
     assert kept == [] and (rejected[0]["lang"], rejected[0]["reason"]) == ("und", "lid_no_text")
 
 
+def test_a_lone_surrogate_does_not_break_the_batch(stage):
+    # Arrow batches cannot hold one (ingest rejects them), but classify() is also called on plain Python strings.
+    assert [r[0] for r in stage.classify([f"{EN} \ud800", DE])] == ["en", "de"]
+
+
 def test_text_containing_a_url_is_still_text():
     kept, _ = run(LangIdConfig(), [f"{EN} See https://example.com/weather for details."])
     assert kept[0]["lang"] == "en"
