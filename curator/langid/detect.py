@@ -101,9 +101,9 @@ def decide(
         return Decision(top, min(top_p, 1.0), top, None)
     other, other_p = cld2
     lang = top
-    if other != "und" and other != top:
-        if other not in fasttext_set or top_p < (CLD2_BELOW if top in cld2_set else FASTTEXT_ONLY_BELOW):
-            lang = other
+    unsure = top_p < (CLD2_BELOW if top in cld2_set else FASTTEXT_ONLY_BELOW)
+    if other not in ("und", top) and (other not in fasttext_set or unsure):
+        lang = other
     p = dict(ranked).get(lang, 0.0)
     q = other_p if other == lang else 0.0
     return Decision(lang, min(1.0 - (1.0 - p) * (1.0 - q), 1.0), top, other)
