@@ -151,7 +151,7 @@ def main() -> None:
               f"{ours['false_drop']:.3f} / {worst_ours:.3f} | {ft['false_drop']:.3f} / {worst_ft:.3f} |")
     print("\nlargest stage false-drop rates, held-out: "
           + "; ".join(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in langs) for name, langs in worst.items()))
-    held = [r for r in rows if r[0] == "held-out" and r[1] == "sentences"][0]
+    held = next(r for r in rows if r[0] == "held-out" and r[1] == "sentences")
     gaps = sorted(held[3]["per_lang"], key=lambda t: held[3]["per_lang"][t])[:8]
     print("lowest stage accuracy, held-out sentences: " + ", ".join(f"{t} {held[3]['per_lang'][t]:.2f}" for t in gaps))
 
@@ -200,7 +200,8 @@ def mixed_documents(stage: LangIdStage) -> None:
     majority = LangIdStage(LangIdConfig(paragraph_mode="majority"))
     for path in books:
         code = path.name.split(".")[1]
-        text = gzip.open(path, "rt", encoding="utf-8").read()
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            text = handle.read()
         want = {"pt-br": "pt", "zh-cn": "zh", "zh-tw": "zh"}.get(code, code)
         split = LangIdStage(LangIdConfig(paragraph_mode="split", languages=[want]))
         doc = pa.RecordBatch.from_pydict({"id": [code], "text": [text]})

@@ -74,7 +74,7 @@ def predict_cld2(text: str) -> tuple[str, float]:
 
     try:
         reliable, _, details = pycld2.detect(text, bestEffort=True)
-    except pycld2.error:  # invalid UTF-8 sequences after our cleaning, control characters
+    except (pycld2.error, UnicodeEncodeError):  # control characters, lone surrogates
         return "und", 0.0
     code = CLD2_TO_LID.get(details[0][1], details[0][1])
     if not reliable or code == "und" or code.startswith("xx-"):
@@ -101,9 +101,9 @@ def decide(
         return Decision(top, min(top_p, 1.0), top, None)
     other, other_p = cld2
     lang = top
-    if other != "und" and other != top:
-        if other not in fasttext_set or top_p < (CLD2_BELOW if top in cld2_set else FASTTEXT_ONLY_BELOW):
-            lang = other
+    unsure = top_p < (CLD2_BELOW if top in cld2_set else FASTTEXT_ONLY_BELOW)
+    if other not in ("und", top) and (other not in fasttext_set or unsure):
+        lang = other
     p = dict(ranked).get(lang, 0.0)
     q = other_p if other == lang else 0.0
     return Decision(lang, min(1.0 - (1.0 - p) * (1.0 - q), 1.0), top, other)
@@ -113,7 +113,12 @@ def detect(model, texts: list[str], max_chars: int, use_cld2: bool, fasttext_set
            cld2_set: set[str]) -> list[Decision]:
     """Decisions for a list of texts (one batched fastText call; CLD2 only where fastText is unsure)."""
     lines = [one_line(t, max_chars) for t in texts]
-    ranked = predict_fasttext(model, lines)
+    try:
+        ranked = predict_fasttext(model, lines)
+    except (TypeError, UnicodeEncodeError):
+        # A lone surrogate cannot be encoded as UTF-8 and fastText refuses the whole batch: replace, retry.
+        lines = [line.encode("utf-8", "replace").decode("utf-8") for line in lines]
+        ranked = predict_fasttext(model, lines)
     out = []
     for line, ranks in zip(lines, ranked):
         second = predict_cld2(line) if use_cld2 and (not ranks or ranks[0][1] < CLD2_BELOW) else None

@@ -132,9 +132,15 @@ def scripts_of(label: str) -> tuple[str, ...]:
     return LANGUAGE_SCRIPTS.get(label, ("Latn",))
 
 
+# A Han character, kana or Hangul syllable carries about as much text as a short word, not one letter: weighted so
+# that a Chinese paragraph quoting shell commands is still Chinese.
+CJK_WEIGHT = 3
+_CJK_SCRIPTS = ("Hani", "Hira", "Kana", "Hang")
+
+
 def script_share(label: str, text: str, limit: int = 2_000) -> float:
     """Share of the letters among the first ``limit`` characters written in one of ``label``'s scripts (1.0 for a
-    text without letters). Two C-level passes (translate, count), no per-character Python."""
+    text without letters; CJK characters weigh ``CJK_WEIGHT`` letters). Only C-level passes (translate, count)."""
     sample = text[:limit]
     scripts = scripts_of(label)
     if sample.isascii():
@@ -142,7 +148,12 @@ def script_share(label: str, text: str, limit: int = 2_000) -> float:
     symbols = sample.translate(_translation_table())
     if not symbols:
         return 1.0
-    return sum(symbols.count(_SYMBOLS[s]) for s in scripts if s in _SYMBOLS) / len(symbols)
+    cjk = {s: symbols.count(_SYMBOLS[s]) for s in _CJK_SCRIPTS if s in _SYMBOLS}
+    total = len(symbols) + (CJK_WEIGHT - 1) * sum(cjk.values())
+    matched = sum(
+        cjk[s] * CJK_WEIGHT if s in cjk else symbols.count(_SYMBOLS[s]) for s in scripts if s in _SYMBOLS
+    )
+    return matched / total
 
 
 # Jawi (Arabic-script Malay) letters that Arabic, Persian, Urdu, Pashto, Kurdish, Sindhi and Uyghur do not use

@@ -283,10 +283,10 @@ class PipelineRunner:
             )
         totals = self._column_totals(stage.summed_columns(), tmp)
         groups = {f"by_{c}": self._group_counts(c, tmp) for c in stage.group_by_columns()}
-        return {**groups,
+        return {
             "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
             "rejected_total": rejected_count, **({"extra": annotated.extra_stats} if annotated.extra_stats else {}),
-            **({"totals": totals} if totals else {}),
+            **({"totals": totals} if totals else {}), **groups,
         }
 
     def _column_totals(self, columns: list[str], tmp: Path) -> dict[str, int]:
