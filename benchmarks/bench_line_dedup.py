@@ -18,8 +18,9 @@ Systems: curator ``line_dedup`` (lines, defaults: min_unit_chars 10, max_occurre
 ``SentenceDedupSignature -> SentenceFindDedups -> SentenceDedupFilter`` in one process over in-memory documents,
 with its defaults (3-sentence spans, spaCy sentencizer, min 50 words left; web pages only, it is slow; sha1 64-bit
 hashes, as its default xxhash path fails with xxhash 4) and in its line mode (one line per span,
-``split_sentences=False, n_sentences=1``, the nearest to line dedup). Both keep the first occurrence. curator's input is written as 4
-parquet files, as a previous stage would leave it (one small file would be one task on one core).
+``split_sentences=False, n_sentences=1``, the nearest to line dedup). Both keep the first occurrence. curator's
+input is written as 4 parquet files, as a previous stage would leave it (one small file would be one task on one
+core).
 
     nice .venv/bin/python benchmarks/bench_line_dedup.py [--planted-docs 20000] [--skip-datatrove]
 """
