@@ -188,10 +188,11 @@ class LineDedupStage(Stage):
                 if batch.num_rows:
                     yield rewrite_batch(batch, cfg)
 
-        frame = df.join(plans, ID, "left").select(*df.columns, REMOVALS).mapInArrow(rewrite, spark_schema(out_schema))
+        planned = df.join(plans, ID, "left").select(*df.columns, REMOVALS)
+        frame = planned.mapInArrow(rewrite, spark_schema(out_schema))
 
         stats = {
-            "units_indexed": index_rows.count(),
+            "units_indexed": index_rows.count(),  # distinct units per document, summed over documents
             "repeated_units": repeated.count(),
             "parameters": cfg.model_dump(mode="json", exclude={"partitions"}),
         }

@@ -3,9 +3,9 @@ without the units at given positions. No Spark here; :mod:`curator.linededup.sta
 
 A *unit* is a line, a paragraph (blocks separated by blank lines) or a sentence. Units are the non-blank pieces
 between separators; a unit's *position* is its index in that list, so splitting the same text twice gives the same
-positions (the stage relies on this: it hashes in one pass and removes positions in another). Whitespace-only pieces are
-never units, and units whose normalised form is shorter than ``min_unit_chars`` are never hashed, so they are never
-removed.
+positions (the stage relies on this: it hashes in one pass and removes positions in another). Whitespace-only
+pieces are never units, and units whose normalised form is shorter than ``min_unit_chars`` are never hashed, so
+they are never removed.
 
 Rewriting keeps everything it does not remove byte for byte: the text before the first unit, every kept unit, and
 the text after the last unit. Between two kept units it puts one of the original separators that lay between them

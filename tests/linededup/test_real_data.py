@@ -15,11 +15,20 @@ import pytest
 from curator.linededup.evaluate import line_fates, mail_regions, snippet_chars
 from curator.linededup.stage import LineDedupConfig, LineDedupStage
 from curator.stage import StageContext
+from tests.conftest import SHARED_DATA
 
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 SCHEMA = "id string, text string, source string, url string, meta string"
+
+
+@pytest.fixture(scope="module")
+def data_dir():
+    """The shared data folder for module-scoped fixtures (the ``shared_data`` fixture is per test)."""
+    if not SHARED_DATA.exists():
+        pytest.skip("../shared/data is not available")
+    return SHARED_DATA
 
 
 def dedup(spark, docs: list[dict], tmp, **config) -> dict[str, str | None]:
@@ -33,8 +42,8 @@ def dedup(spark, docs: list[dict], tmp, **config) -> dict[str, str | None]:
 
 
 @pytest.fixture(scope="module")
-def pages(shared_data):
-    with gzip.open(shared_data / "trafilatura-eval" / "trafilatura_wetlike.jsonl.gz", "rt") as f:
+def pages(data_dir):
+    with gzip.open(data_dir / "trafilatura-eval" / "trafilatura_wetlike.jsonl.gz", "rt") as f:
         rows = [json.loads(line) for line in f]
     return [{"id": f"{r['dir']}/{r['file']}", "text": r["text"], "gold_with": r["gold_with"],
              "gold_without": r["gold_without"]} for r in rows]
@@ -73,8 +82,8 @@ def test_comment_form_boilerplate_goes_except_on_the_first_page(pages, page_outp
 
 
 @pytest.fixture(scope="module")
-def mails(shared_data):
-    with gzip.open(shared_data / "spamassassin" / "spamassassin.jsonl.gz", "rt") as f:
+def mails(data_dir):
+    with gzip.open(data_dir / "spamassassin" / "spamassassin.jsonl.gz", "rt") as f:
         rows = [json.loads(line) for line in f]
     return [{"id": f"{r['group']}/{r['id']}", "text": r["text"]} for r in rows if r["group"] == "easy-ham-1"]
 

@@ -126,7 +126,8 @@ def test_index_batch_rows():
 def test_rewrite_batch_rewrites_annotates_and_rejects_too_short():
     config = LineDedupConfig(min_unit_chars=10, min_doc_chars=30)
     rows = [
-        {"id": "long", "text": "A long article body that survives the removal.\nCopyright by the example newspaper group"},
+        {"id": "long",
+         "text": "A long article body that survives the removal.\nCopyright by the example newspaper group"},
         {"id": "short", "text": "Tiny body\nCopyright by the example newspaper group"},
         {"id": "untouched", "text": "Nothing repeated here at all, just prose."},
         {"id": "null", "text": None},
