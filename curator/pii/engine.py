@@ -15,6 +15,7 @@ Everything heavy is imported inside functions: this module is imported on the dr
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import re
 import unicodedata
@@ -22,22 +23,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from curator.errors import CuratorError
-from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, phone_candidate
+from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, digits_in, phone_candidate
 
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
 
 
-DEFAULT_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN")
+DEFAULT_ENTITIES = (
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "NATIONAL_ID",
+    "STREET_ADDRESS", "SECRET",
+)
+# Entities found by curator's own detectors (:mod:`curator.pii.recognizers`), not by presidio.
+CURATOR_ENTITIES = ("NATIONAL_ID", "STREET_ADDRESS", "SECRET")
 # Entities found by a spaCy NER model (presidio's SpacyRecognizer); they need `ner_model`.
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
 # presidio's default regions (US GB DE FR IL IN CA BR) plus the large European web languages, so that numbers
 # written in national format (no +country prefix) in Italian, Spanish or Dutch text are found too.
-DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IL", "IN", "CA", "BR")
+DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IL", "IN", "CA", "BR", "AU", "AT", "CH", "BE")
 # The blank tokenizer needs no memory per character, unlike a parser or NER model (spaCy's default guard is 1M).
 BLANK_MAX_LENGTH = 2_000_000_000
 MAX_BLANK_VOCAB = 500_000
+# NER models need memory in proportion to the text (~1 GB per 100k characters): longer texts are cut into chunks.
+NER_CHUNK_CHARS = 20_000
 
 
 class PiiSetupError(CuratorError):
@@ -68,9 +76,10 @@ def spacy_model_available(name: str) -> bool:
 def require_spacy_model(name: str) -> None:
     if not spacy_model_available(name):
         raise PiiSetupError(
-            f"pii: spaCy model {name!r} is configured (ner_model) but not installed, and the pii stage never "
-            f"downloads models. Install it where the stage runs (e.g. `python -m spacy download {name}` or "
-            f"`pip install <wheel>`), or remove ner_model and the NER entities ({', '.join(NER_ENTITIES)})."
+            f"pii: spaCy model {name!r} is configured (ner_model) but is neither an installed package nor a model "
+            f"folder, and the pii stage never downloads models. Install the model's wheel where the stage runs "
+            f"(`pip install <path or URL of the en_core_web_* wheel>`, see the README) or set ner_model to the "
+            f"model's folder; or remove ner_model and the NER entities ({', '.join(NER_ENTITIES)})."
         )
 
 
@@ -113,8 +122,8 @@ def _offline_nlp_engine_class():
                 require_spacy_model(self.model)
                 # Only NER is needed: the parser would cost time and memory for nothing.
                 nlp = spacy.load(self.model, exclude=["parser", "senter"])
-                # TODO: NER models need ~1 GB per 100k characters; very long documents should be chunked.
-                nlp.max_length = max(nlp.max_length, 10_000_000)
+                # Documents are cut into chunks of at most NER_CHUNK_CHARS before NER (curator.pii.scrub).
+                nlp.max_length = max(nlp.max_length, 2 * NER_CHUNK_CHARS)
             self.nlp = {self.language: nlp}
             # Stop words and punctuation looked up in plain sets: spaCy's vocab lookup creates a lexeme per new word.
             self._stop_words = frozenset(nlp.Defaults.stop_words)
@@ -213,14 +222,19 @@ def luhn_valid(digits: str) -> bool:
 
 
 def card_number_valid(digits: str) -> bool:
-    """Luhn checksum plus a known issuer prefix with a length that issuer uses.
+    """Luhn checksum plus a length cards have: 16-19 digits for any issuer, 12-15 only with a known issuer prefix
+    that uses that length (13-digit Luhn-valid numbers are common otherwise: millisecond timestamps, ids).
 
     >>> card_number_valid("4111111111111111"), card_number_valid("4111111111111112"), card_number_valid("12345678903")
     (True, False, False)
+    >>> card_number_valid("9111111111111115")  # no issuer list needed at 16 digits
+    True
     """
-    if not digits.isdigit() or not luhn_valid(digits):
+    if not digits.isdigit() or not luhn_valid(digits) or digits[0] == "0" and not digits.startswith("0604"):
         return False
     length = len(digits)
+    if 16 <= length <= 19 and len(set(digits)) > 2:
+        return True
     for (low, high), lengths in _CARD_RANGES:
         width = len(str(low))
         # "0604..." (Maestro) keeps its leading zero: compare on the zero-padded prefix width.
@@ -238,9 +252,8 @@ def _card_recognizer(language: str):
     class CardRecognizer(CreditCardRecognizer):
         """presidio's card recognizer with every network's prefixes and lengths (12-19 digits).
 
-        presidio's own pattern stops at 17 digits and misses Mastercard's 2-series, JCB 2131/1800 and Maestro's
-        56-58 prefixes; here any 12-19 digit run (single spaces or dashes between groups) is a candidate and
-        :func:`card_number_valid` (Luhn + issuer prefix and length) decides.
+        presidio's own pattern stops at 17 digits and only knows some issuers; here any 12-19 digit run (single
+        spaces or dashes between groups) is a candidate and :func:`card_number_valid` (Luhn + length) decides.
         """
 
         PATTERNS = [Pattern("Card number 12-19 digits", r"\b\d(?:[ -]?\d){11,18}\b", 0.3)]
@@ -271,6 +284,39 @@ def phone_spans(text: str) -> list[tuple[int, int]]:
         else:
             spans.append((start, end))
     return spans
+
+
+_CURRENCY = "$€£¥₹₽₩¢"
+# Seven digits is the shortest national number we accept without a "+" or "00" prefix: shorter valid numbers exist
+# (NL "14020" service numbers, short German extensions) but in text they are mostly zip codes, amounts and counts.
+PHONE_MIN_NATIONAL_DIGITS = 7
+_TABLE_GAP = re.compile(r"\S(?: {2,}|\t)\S")
+
+
+def phone_in_context(text: str, start: int, end: int) -> bool:
+    """False for a phone-number match that is really part of an amount, a larger number or a table row.
+
+    >>> [phone_in_context(t, t.index("4"), len(t)) for t in ("$475,061.386", "call 475 061 3860", "NY 14020")]
+    [False, True, False]
+    >>> t = "Total   1,234   4567890   8765432"; phone_in_context(t, 16, 33)
+    False
+    """
+    value = text[start:end]
+    digits = digits_in(value)
+    international = value.lstrip()[:1] in "+\uff0b" or value.lstrip().startswith("00")
+    if not international and digits < PHONE_MIN_NATIONAL_DIGITS:
+        return False
+    before = text[max(0, start - 3):start]
+    after = text[end:end + 2]
+    # "$475,061.386": digits glued to a thousands separator or decimal point belong to a larger number.
+    if re.search(r"\d[.,]$", before) or re.match(r"[.,]\d", after) or after[:1] == "%":
+        return False
+    if any(c in _CURRENCY for c in before.rstrip()[-1:]) or any(c in _CURRENCY for c in value):
+        return False
+    # Table cells: numbers separated by runs of spaces or tabs are columns, not one number.
+    if _TABLE_GAP.search(value):
+        return False
+    return True
 
 
 def _all_runs_international(span: str, results) -> bool:
@@ -312,7 +358,9 @@ def _phone_recognizer(language: str, regions: Sequence[str]):
                     found += self._match(span, self.supported_regions[1:], nlp_artifacts)
                 for result in found:
                     # The padding around a run may hold a short number or a date: never phone numbers here.
-                    if phone_candidate(span[result.start:result.end]):
+                    if phone_candidate(span[result.start:result.end]) and phone_in_context(
+                        text, result.start + start, result.end + start
+                    ):
                         result.start += start
                         result.end += start
                         results.append(result)
@@ -335,19 +383,43 @@ def _phone_recognizer(language: str, regions: Sequence[str]):
     return RunPhoneRecognizer(supported_language=language, supported_regions=tuple(regions))
 
 
-def _pattern_recognizer(entity: str, language: str, phone_regions: Sequence[str]):
-    """Our choice of recognizer for the default entities; None means: take presidio's predefined one."""
-    from presidio_analyzer.predefined_recognizers import (
-        EmailRecognizer, IbanRecognizer, IpRecognizer, UsSsnRecognizer,
+def _span_recognizer(entity: str, language: str, detect):
+    """A presidio recognizer around one of curator's detectors (a function from text to ``Span`` tuples)."""
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+    class SpanRecognizer(EntityRecognizer):
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return [
+                RecognizerResult(s.entity, s.start, s.end, s.score) for s in detect(text) if s.entity in entities
+            ]
+
+    return SpanRecognizer(
+        supported_entities=[entity], supported_language=language, name=f"curator_{entity.lower()}"
     )
 
+
+def _pattern_recognizer(
+    entity: str, language: str, phone_regions: Sequence[str], keep_ip_networks: Sequence[str] = ()
+):
+    """Our choice of recognizer for the default entities; None means: take presidio's predefined one."""
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer, UsSsnRecognizer
+
+    from curator.pii import recognizers as r
+
+    keep = tuple(ipaddress.ip_network(n, strict=False) for n in keep_ip_networks)
     factories = {
         "EMAIL_ADDRESS": lambda: EmailRecognizer(supported_language=language),
         "PHONE_NUMBER": lambda: _phone_recognizer(language, phone_regions),
-        "IP_ADDRESS": lambda: IpRecognizer(supported_language=language),
+        "IP_ADDRESS": lambda: _span_recognizer("IP_ADDRESS", language, lambda text: r.ip_spans(text, keep)),
         "CREDIT_CARD": lambda: _card_recognizer(language),
-        "IBAN_CODE": lambda: IbanRecognizer(supported_language=language),
+        "IBAN_CODE": lambda: _span_recognizer("IBAN_CODE", language, r.iban_spans),
         "US_SSN": lambda: UsSsnRecognizer(supported_language=language),
+        "NATIONAL_ID": lambda: _span_recognizer("NATIONAL_ID", language, r.national_id_spans),
+        "STREET_ADDRESS": lambda: _span_recognizer("STREET_ADDRESS", language, r.address_spans),
+        "SECRET": lambda: _span_recognizer("SECRET", language, r.secret_spans),
     }
     factory = factories.get(entity)
     return factory() if factory else None
@@ -359,6 +431,7 @@ def build_analyzer(
     language: str = "en",
     phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
     ner_model: str | None = None,
+    keep_ip_networks: Sequence[str] = (),
 ) -> "AnalyzerEngine":
     """An ``AnalyzerEngine`` holding only the recognizers of ``entities``; built with no network access.
 
@@ -369,6 +442,7 @@ def build_analyzer(
             depend on the language of the text, so one key serves multilingual corpora.
         phone_regions: regions whose national number formats the phone recognizer accepts.
         ner_model: an installed spaCy model (package name or folder) for NER entities; never downloaded.
+        keep_ip_networks: CIDR networks whose addresses are left in the text (loopback, documentation ranges).
     """
     _quiet_presidio_import()
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -383,7 +457,7 @@ def build_analyzer(
     for entity in entities:
         if entity in NER_ENTITIES:
             continue
-        recognizer = _pattern_recognizer(entity, language, phone_regions)
+        recognizer = _pattern_recognizer(entity, language, phone_regions, keep_ip_networks)
         if recognizer is not None:
             recognizers.append(recognizer)
             continue
