@@ -227,7 +227,7 @@ def card_number_valid(digits: str) -> bool:
 
     >>> card_number_valid("4111111111111111"), card_number_valid("4111111111111112"), card_number_valid("12345678903")
     (True, False, False)
-    >>> card_number_valid("9111111111111115")  # no issuer list needed at 16 digits
+    >>> card_number_valid("9111111111111110")  # no issuer list needed at 16 digits
     True
     """
     if not digits.isdigit() or not luhn_valid(digits) or digits[0] == "0" and not digits.startswith("0604"):

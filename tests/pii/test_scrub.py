@@ -190,8 +190,10 @@ def test_card_validation_needs_checksum_and_known_issuer():
     assert card_number_valid("6759649826438453")  # Maestro
     assert card_number_valid("3530111333300000")  # JCB
     assert not card_number_valid("4111111111111112")  # bad checksum
-    assert not card_number_valid("9111111111111115")  # passes Luhn, no issuer starts with 9
-    assert not card_number_valid("411111111111110")  # Visa has no 15-digit numbers
+    assert card_number_valid("9111111111111110")  # 16 digits with Luhn: any issuer
+    assert not card_number_valid("9111111111111115")  # bad checksum
+    assert not card_number_valid("1609459200009")  # 13 digits, Luhn-valid, no issuer: a millisecond timestamp
+    assert not card_number_valid("411111111111116")  # Luhn-valid, 15 digits need an issuer that uses 15 (Visa does not)
 
 
 def test_null_and_empty_texts_pass_through(scrubber):
