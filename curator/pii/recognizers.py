@@ -117,8 +117,12 @@ _NATIONAL_IDS = (
         re.compile(r"(?<![\w])[A-Za-z]{6}\d{2}[A-Za-z]\d{2}[A-Za-z]\d{3}[A-Za-z](?![\w])"), "stdnum.it.codicefiscale",
         None,
     ),
-    # India Aadhaar, 12 digits in groups of four (Verhoeff checksum).
+    # India Aadhaar, 12 digits in groups of four (Verhoeff checksum); run together only after its name.
     _NationalId(re.compile(r"(?<![\w\-.])[2-9]\d{3}[ \-]\d{4}[ \-]\d{4}(?![\w\-]|\.\d)"), "stdnum.in_.aadhaar", None),
+    _NationalId(
+        re.compile(r"(?<![\w\-.])[2-9]\d{11}(?![\w\-]|\.\d)"), "stdnum.in_.aadhaar",
+        re.compile(r"(?i)(?:\baadhaar|\bUID)\W{0,4}(?:no\.?|number|#)?\W{0,3}$"),
+    ),
     # France NIR (social security number, 15 digits with a mod-97 key).
     _NationalId(
         re.compile(r"(?<![\w.])[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\w])"),
