@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from curator.errors import CuratorError
-from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, digits_in, phone_candidate
+from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, digits_in, is_date_inside, phone_candidate
 
 
 if TYPE_CHECKING:
@@ -259,7 +259,16 @@ def _card_recognizer(language: str):
         PATTERNS = [Pattern("Card number 12-19 digits", r"\b\d(?:[ -]?\d){11,18}\b", 0.3)]
 
         def validate_result(self, pattern_text: str) -> bool:
-            return card_number_valid(pattern_text.replace(" ", "").replace("-", ""))
+            groups = re.split(r"[ -]", pattern_text)
+            # Cards are printed in groups of 4 (Amex and Diners 4-6-5 / 4-6-4): "100 101 103 106 110 115" is a list.
+            if len(groups) > 1 and any(len(g) < 4 for g in groups[:-1]):
+                return False
+            return card_number_valid("".join(groups))
+
+        def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+            results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+            # "0.37866875250654886": digits after a decimal point are a fraction, not a card.
+            return [r for r in results if not re.search(r"\d[.,]$", text[max(0, r.start - 2):r.start])]
 
     return CardRecognizer(supported_language=language)
 
@@ -291,31 +300,57 @@ _CURRENCY = "$€£¥₹₽₩¢"
 # (NL "14020" service numbers, short German extensions) but in text they are mostly zip codes, amounts and counts.
 PHONE_MIN_NATIONAL_DIGITS = 7
 _TABLE_GAP = re.compile(r"\S(?: {2,}|\t)\S")
+_DOTTED_QUAD = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_DECIMAL = re.compile(r"^\(?\d+\.\d+\)?$")
+_ZIP_PLUS_4 = re.compile(r"^\d{5}-\d{4}$")
+_BARE_DIGITS = re.compile(r"^\(?\d+\)?$")
+# Words that announce a phone number; a run of digits with no separators is a phone number only after one of them
+# (or with a trunk "0" or "+" prefix): in code and tables bare runs are ids, timestamps, seeds and integers.
+_PHONE_CUE = re.compile(
+    r"(?i)(?:phone|tel|call|mobile|mob|cell|fax|contact|reach|dial|text|sms|whatsapp|number|no\.|nr\.|"
+    r"telefon|téléphone|tél|teléfono|telefone|telefono|celular|handy|portable|móvil|ring|☎|📞)\W{0,20}$"
+)
+# A number continues across a separator: the match is one cell of a row of numbers ("63 - 64.3 - 59 - 80").
+_CONTINUES_BEFORE = re.compile(r"(?:\d\s*[-\u2013/.,]\s*|\d[ \t]+)$")
+_CONTINUES_AFTER = re.compile(r"^(?:\s*[-\u2013/.,]\s*\d|[ \t]+\d)")
 
 
 def phone_in_context(text: str, start: int, end: int) -> bool:
-    """False for a phone-number match that is really part of an amount, a larger number or a table row.
+    """False for a phone-number match that is really part of an amount, a larger number, a table row, a date, a
+    version or an IP address, or a bare digit run in code.
 
     >>> [phone_in_context(t, t.index("4"), len(t)) for t in ("$475,061.386", "call 475 061 3860", "NY 14020")]
     [False, True, False]
     >>> t = "Total   1,234   4567890   8765432"; phone_in_context(t, 16, 33)
     False
+    >>> [phone_in_context(t, 0, len(t)) for t in ("0.142857143", "3221225985", "03894-4801", "0-596-00797-3")]
+    [False, False, False, True]
     """
     value = text[start:end]
     digits = digits_in(value)
-    international = value.lstrip()[:1] in "+\uff0b" or value.lstrip().startswith("00")
+    stripped = value.lstrip("( ")
+    international = stripped[:1] in "+\uff0b" or stripped.startswith("00")
     if not international and digits < PHONE_MIN_NATIONAL_DIGITS:
         return False
-    before = text[max(0, start - 3):start]
-    after = text[end:end + 2]
-    # "$475,061.386": digits glued to a thousands separator or decimal point belong to a larger number.
-    if re.search(r"\d[.,]$", before) or re.match(r"[.,]\d", after) or after[:1] == "%":
+    before = text[max(0, start - 40):start]
+    after = text[end:end + 3]
+    # "$475,061.386": digits glued to a thousands separator or decimal point belong to a larger number;
+    # "ncurses-6.1-20190511", "x86_64": a number glued to a word is part of a name or version.
+    if re.search(r"(?:\d[.,]|[\w][\-.]|[\w])$", before) or re.match(r"[.,]\d|%|\w", after):
         return False
     if any(c in _CURRENCY for c in before.rstrip()[-1:]) or any(c in _CURRENCY for c in value):
         return False
-    # Table cells: numbers separated by runs of spaces or tabs are columns, not one number.
-    if _TABLE_GAP.search(value):
+    if _TABLE_GAP.search(value) or _CONTINUES_BEFORE.search(before) or _CONTINUES_AFTER.match(after):
         return False
+    if _DECIMAL.match(value) or _ZIP_PLUS_4.match(value) or _DOTTED_QUAD.search(value) or is_date_inside(value):
+        return False
+    # Slashes: "030/1234567" (a German area code) yes; "1895.22/1013", "3000/2006" no.
+    if "/" in value and not re.match(r"^\(?0\d{1,5}\)?\s?/", value):
+        return False
+    if re.search(r"(?i)\bISBN[\s:-]*$", before):
+        return False
+    if _BARE_DIGITS.match(value) and not international and not stripped.startswith("0"):
+        return _PHONE_CUE.search(before) is not None
     return True
 
 

@@ -54,6 +54,15 @@ def is_date_run(run: str) -> bool:
     return _DATE_RUN.fullmatch(run) is not None
 
 
+def is_date_inside(value: str) -> bool:
+    """True when a calendar date or a year range is part of ``value`` ("15 2006-03-07").
+
+    >>> is_date_inside("15 2006-03-07"), is_date_inside("030 1234567")
+    (True, False)
+    """
+    return _DATE_RUN.search(value) is not None
+
+
 def digits_in(run: str) -> int:
     return sum(c.isdigit() for c in run)
 

@@ -24,12 +24,22 @@ class Span(NamedTuple):
 
 # Not preceded by a word character, a dot or a colon and not followed by one that extends the token: "1.3.6.1.4.1"
 # (an OID), "2.7.2.2.1", "v1.2.3.4" and "host1.2.3.4.example" are parts of longer tokens.
-_IPV4 = re.compile(r"(?<![\w.:/\-])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\w\-]|\.\w|:\d+\.)")
+_IPV4 = re.compile(r"(?<![\w.:/\-])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\w\-]|\.\w|:\d+\.|/\d)")
 _IPV6 = re.compile(
-    r"(?<![\w:.])((?:[0-9A-Fa-f]{1,4}|:)?(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:.])"
+    r"(?<![\w:.])((?:[0-9A-Fa-f]{1,4}|:)?(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:.]|/\d)"
 )
 # A version keyword shortly before a dotted number: "Python 2.7.2.2", "version 1.0.0.1", "v 3.1.4.1".
-_VERSION_CUE = re.compile(r"(?i)(?:\bversions?|\brelease[sd]?|\bpython|\bv|\bbuild|\bpatch|==|>=|<=|~=)\W{0,3}$")
+_VERSION_CUE = re.compile(
+    r"(?i)(?:\bversions?|\brelease[sd]?|\bpython|\bgcc|\bclang|\bv|\bbuild|\bpatch|==|>=|<=|~=)\W{0,3}$"
+)
+# All-single-digit quads ("2.7.2.2", "1.2.3.4") are mostly versions and section numbers; only after a network word.
+_NETWORK_CUE = re.compile(r"(?i)(?:\bip|address|host|server|dns|ping|gateway|router|nameserver|peer)\W{0,12}$")
+# Not personal data: loopback, "this network", the documentation ranges of RFC 5737 and RFC 3849, and the
+# reserved class E block (where netmasks such as 255.255.255.0 fall). Configurable (``keep_ip_networks``).
+DEFAULT_KEEP_IP_NETWORKS = (
+    "127.0.0.0/8", "0.0.0.0/8", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4",
+    "::1/128", "::/128", "2001:db8::/32",
+)
 
 
 def ip_spans(text: str, keep: Sequence[ipaddress._BaseNetwork] = ()) -> list[Span]:
@@ -48,7 +58,10 @@ def ip_spans(text: str, keep: Sequence[ipaddress._BaseNetwork] = ()) -> list[Spa
             address = ipaddress.IPv4Address(value)
         except ValueError:
             continue
-        if _VERSION_CUE.search(text[max(0, m.start() - 12):m.start()]):
+        before = text[max(0, m.start() - 16):m.start()]
+        if _VERSION_CUE.search(before):
+            continue
+        if max(len(octet) for octet in value.split(".")) == 1 and not _NETWORK_CUE.search(before):
             continue
         if any(address in net for net in keep if net.version == 4):
             continue
@@ -169,7 +182,11 @@ def national_id_spans(text: str) -> list[Span]:
 
 _SECRET_PATTERNS: tuple[re.Pattern, ...] = (
     # PEM private-key blocks, whole (a truncated block is still replaced up to its end or the next blank line).
-    re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*-----|\n\s*\n|\Z)"),
+    # The body must hold base64 (a line of 40+ characters), not a "... (key here) ..." placeholder.
+    re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\s*(?:[A-Za-z0-9\-]+:[^\n]*\n\s*)*[A-Za-z0-9+/=]{40,}"
+        r"[\s\S]*?(?:-----END [A-Z0-9 ]*-----|\n\s*\n|\Z)"
+    ),
     # Well-known token formats: AWS access key ids, GitHub, GitLab, Slack, Stripe, Google API keys, OpenAI-style
     # keys, npm and PyPI tokens, JSON Web Tokens.
     re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
@@ -194,7 +211,7 @@ _CONFIG_SECRET = re.compile(
 # Values that are clearly not secrets: placeholders, variables, code expressions.
 _NOT_A_SECRET = re.compile(
     r"(?i)^(?:none|null|nil|true|false|\*+|x+|\.+|<[^>]*>|\$\{?\w+\}?|%\(?\w+\)?s?|\{\{?[^}]*\}\}?|"
-    r"(?:your|my|the|some|example|dummy|fake|changeme|placeholder|secret|password|xxx)[\w\-]*|"
+    r"(?:your|my|the|some|example|dummy|fake|changeme|placeholder|secret|password|passwd|pass|token|xxx)[\w\-]*|"
     r"[\w.]+\(.*|[\w.]+\[.*|getpass.*|os\.environ.*|input\(.*|self\.\w+|\w+\.\w+)$"
 )
 
@@ -210,7 +227,8 @@ def secret_spans(text: str) -> list[Span]:
     for pattern in _SECRET_PATTERNS:
         spans.extend(Span(m.start(), m.end(), "SECRET", 1.0) for m in pattern.finditer(text))
     for m in _URL_PASSWORD.finditer(text):
-        spans.append(Span(m.start(1), m.end(1), "SECRET", 0.9))
+        if not _NOT_A_SECRET.match(m.group(1)):
+            spans.append(Span(m.start(1), m.end(1), "SECRET", 0.9))
     for m in _CONFIG_SECRET.finditer(text):
         group = next(g for g in (1, 2, 3) if m.group(g) is not None)
         value = m.group(group)
@@ -243,6 +261,8 @@ ADDRESS_CANDIDATE = re.compile(
     rf"(?:\s+[\w.'\-]+){{1,5}}?\s+(?:{_STREET_TYPES})\b"
 )
 _UNIT_START = re.compile(r"(?i)^(?:flat|apt|apartment|unit|suite|studio)\b")
+# After the house number: a capitalised name, an ordinal ("5th Avenue") or a compass point ("N Main St").
+_STREET_NAME_START = re.compile(r"^[\dA-Za-z\-/]*,?\s+(?:[A-Z][a-z]|\d+(?:st|nd|rd|th)\b|[NSEW]\.?\s|[NS][EW]\s)")
 
 
 def address_spans(text: str, countries: Sequence[str] = ADDRESS_COUNTRIES) -> list[Span]:
@@ -263,7 +283,7 @@ def address_spans(text: str, countries: Sequence[str] = ADDRESS_COUNTRIES) -> li
     for country in countries:
         for address in pyap.parse(text, country=country):
             value = address.full_address
-            if not (value[:1].isdigit() or _UNIT_START.match(value)):
+            if not (value[:1].isdigit() and _STREET_NAME_START.match(value) or _UNIT_START.match(value)):
                 continue
             for m in re.finditer(re.escape(value), text):
                 spans.append(Span(m.start(), m.end(), "STREET_ADDRESS", 0.7))

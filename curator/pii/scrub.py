@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 
 from curator.pii.engine import DEFAULT_PHONE_REGIONS, NER_CHUNK_CHARS, NER_ENTITIES, build_analyzer
 from curator.pii.prescreen import Prescreen, can_prescreen
+from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def resolve_overlaps(results: Sequence) -> list:
 
 
 def ner_chunks(text: str, size: int = NER_CHUNK_CHARS) -> list[tuple[int, int]]:
-    """Consecutive spans of at most ``size`` characters covering ``text``, cut after a newline where possible (else
+    r"""Consecutive spans of at most ``size`` characters covering ``text``, cut after a newline where possible (else
     after a space), so a NER model's memory stays bounded and entities are rarely cut.
 
     >>> ner_chunks("ab\ncd ef gh", size=5)
@@ -105,7 +106,7 @@ class PiiScrubber:
         prescreen: bool = True,
         context_chars: int = 60,
         nlp_batch_size: int = 256,
-        keep_ip_networks: Sequence[str] = (),
+        keep_ip_networks: Sequence[str] = DEFAULT_KEEP_IP_NETWORKS,
     ):
         self.entities = list(dict.fromkeys(entities))
         self.language = language

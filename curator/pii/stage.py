@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from curator.document import TEXT
 from curator.pii.engine import DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES
+from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
 from curator.stage import Annotated, BatchStage, StageConfig, StageContext, finish_batch
 
 
@@ -59,8 +60,9 @@ class PiiConfig(StageConfig):
         None, ge=0, description="reject documents with more entities than this (pii_too_many_entities); null = off"
     )
     keep_ip_networks: list[str] = Field(
-        default_factory=list,
-        description="CIDR networks whose addresses are not replaced, e.g. 127.0.0.0/8, 192.0.2.0/24, 2001:db8::/32",
+        default_factory=lambda: list(DEFAULT_KEEP_IP_NETWORKS),
+        description="CIDR networks whose addresses are not replaced; default loopback, documentation and reserved "
+        "ranges; [] replaces every address",
     )
     prescreen: bool = Field(True, description="analyse only windows around regex candidates (same results, faster)")
     context_chars: int = Field(60, ge=20, description="context characters kept around each candidate")
