@@ -58,7 +58,7 @@ def ner_chunks(text: str, size: int = NER_CHUNK_CHARS) -> list[tuple[int, int]]:
     after a space), so a NER model's memory stays bounded and entities are rarely cut.
 
     >>> ner_chunks("ab\ncd ef gh", size=5)
-    [(0, 3), (3, 6), (6, 9), (9, 11)]
+    [(0, 3), (3, 6), (6, 11)]
     """
     chunks, start = [], 0
     while len(text) - start > size:
