@@ -99,6 +99,12 @@ def _phone(fake, region: str, rng: random.Random) -> str | None:
     return None
 
 
+def _valid_aadhaar(value: str) -> bool:
+    from stdnum.in_ import aadhaar
+
+    return aadhaar.is_valid(value)
+
+
 def _national_id(fake, locale: str, rng: random.Random) -> str | None:
     if locale == "pt_BR":
         return fake.cpf()
@@ -121,8 +127,12 @@ def _card(fake, rng: random.Random) -> str:
     return digits
 
 
-def _iban(fake, rng: random.Random) -> str:
+def _iban(fake, rng: random.Random) -> str | None:
+    from stdnum import iban
+
     value = fake.iban()
+    if not iban.is_valid(value):
+        return None  # Faker's en_GB IBANs are one character short of the 22 that GB IBANs have (ISO 13616)
     value = " ".join(value[i:i + 4] for i in range(0, len(value), 4)) if rng.random() < 0.5 else value
     return value.lower() if rng.random() < 0.2 else value
 
@@ -151,7 +161,9 @@ def make_value(entity: str, fake, locale: str, region: str, rng: random.Random) 
     if entity == "US_SSN":
         return fake.ssn()
     if entity == "NATIONAL_ID":
-        return _national_id(fake, locale, rng)
+        value = _national_id(fake, locale, rng)
+        # Faker's Aadhaar numbers do not carry a valid Verhoeff check digit: not Aadhaar numbers.
+        return None if locale == "en_IN" and not _valid_aadhaar(value) else value
     if entity == "STREET_ADDRESS":
         return re.sub(r"\s*\n\s*", ", ", fake.address())
     if entity == "PERSON":

@@ -268,7 +268,7 @@ def _card_recognizer(language: str):
         def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
             results = super().analyze(text, entities, nlp_artifacts, regex_flags)
             # "0.37866875250654886": digits after a decimal point are a fraction, not a card.
-            return [r for r in results if not re.search(r"\d[.,]$", text[max(0, r.start - 2):r.start])]
+            return [r for r in results if not re.search(r"\d[.,]\Z", text[max(0, r.start - 2):r.start])]
 
     return CardRecognizer(supported_language=language)
 
@@ -300,7 +300,7 @@ _CURRENCY = "$€£¥₹₽₩¢"
 # (NL "14020" service numbers, short German extensions) but in text they are mostly zip codes, amounts and counts.
 PHONE_MIN_NATIONAL_DIGITS = 7
 _TABLE_GAP = re.compile(r"\S(?: {2,}|\t)\S")
-_DOTTED_QUAD = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_DOTTED_QUAD = re.compile(r"(?<![\d.+])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.])")
 _DECIMAL = re.compile(r"^\(?\d+\.\d+\)?$")
 _ZIP_PLUS_4 = re.compile(r"^\d{5}-\d{4}$")
 _BARE_DIGITS = re.compile(r"^\(?\d+\)?$")
@@ -308,10 +308,11 @@ _BARE_DIGITS = re.compile(r"^\(?\d+\)?$")
 # (or with a trunk "0" or "+" prefix): in code and tables bare runs are ids, timestamps, seeds and integers.
 _PHONE_CUE = re.compile(
     r"(?i)(?:phone|tel|call|mobile|mob|cell|fax|contact|reach|dial|text|sms|whatsapp|number|no\.|nr\.|"
-    r"telefon|téléphone|tél|teléfono|telefone|telefono|celular|handy|portable|móvil|ring|☎|📞)\W{0,20}$"
+    r"telefon|téléphone|tél|teléfono|telefone|telefono|celular|handy|portable|móvil|ring|☎|📞)"
+    r"\W{0,5}(?:\w{1,8}\W{1,5}){0,3}\Z"
 )
 # A number continues across a separator: the match is one cell of a row of numbers ("63 - 64.3 - 59 - 80").
-_CONTINUES_BEFORE = re.compile(r"(?:\d\s*[-\u2013/.,]\s*|\d[ \t]+)$")
+_CONTINUES_BEFORE = re.compile(r"(?:\d\s*[-\u2013/.,]\s*|\d[ \t]+)\Z")
 _CONTINUES_AFTER = re.compile(r"^(?:\s*[-\u2013/.,]\s*\d|[ \t]+\d)")
 
 
@@ -336,7 +337,7 @@ def phone_in_context(text: str, start: int, end: int) -> bool:
     after = text[end:end + 3]
     # "$475,061.386": digits glued to a thousands separator or decimal point belong to a larger number;
     # "ncurses-6.1-20190511", "x86_64": a number glued to a word is part of a name or version.
-    if re.search(r"(?:\d[.,]|[\w][\-.]|[\w])$", before) or re.match(r"[.,]\d|%|\w", after):
+    if re.search(r"(?:\d[.,]|[\w][\-.]|[\w])\Z", before) or re.match(r"[.,]\d|%|(?![xX]\d|ext)\w", after):
         return False
     if any(c in _CURRENCY for c in before.rstrip()[-1:]) or any(c in _CURRENCY for c in value):
         return False
@@ -347,7 +348,7 @@ def phone_in_context(text: str, start: int, end: int) -> bool:
     # Slashes: "030/1234567" (a German area code) yes; "1895.22/1013", "3000/2006" no.
     if "/" in value and not re.match(r"^\(?0\d{1,5}\)?\s?/", value):
         return False
-    if re.search(r"(?i)\bISBN[\s:-]*$", before):
+    if re.search(r"(?i)\bISBN[\s:-]*\Z", before):
         return False
     if _BARE_DIGITS.match(value) and not international and not stripped.startswith("0"):
         return _PHONE_CUE.search(before) is not None

@@ -57,10 +57,13 @@ def is_date_run(run: str) -> bool:
 def is_date_inside(value: str) -> bool:
     """True when a calendar date or a year range is part of ``value`` ("15 2006-03-07").
 
-    >>> is_date_inside("15 2006-03-07"), is_date_inside("030 1234567")
-    (True, False)
+    >>> is_date_inside("15 2006-03-07"), is_date_inside("030 1234567"), is_date_inside("+61.7.4323.1948")
+    (True, False, False)
     """
-    return _DATE_RUN.search(value) is not None
+    return _DATE_INSIDE.search(value) is not None
+
+
+_DATE_INSIDE = re.compile(f"(?<![\\d.])(?:{_DATE_RUN.pattern})(?![\\d])")
 
 
 def digits_in(run: str) -> int:

@@ -26,14 +26,14 @@ class Span(NamedTuple):
 # (an OID), "2.7.2.2.1", "v1.2.3.4" and "host1.2.3.4.example" are parts of longer tokens.
 _IPV4 = re.compile(r"(?<![\w.:/\-])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\w\-]|\.\w|:\d+\.|/\d)")
 _IPV6 = re.compile(
-    r"(?<![\w:.])((?:[0-9A-Fa-f]{1,4}|:)?(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:.]|/\d)"
+    r"(?<![\w:.])((?:[0-9A-Fa-f]{1,4}|:)?(?::[0-9A-Fa-f]{0,4}){2,7}(?::\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:]|\.\w|/\d)"
 )
 # A version keyword shortly before a dotted number: "Python 2.7.2.2", "version 1.0.0.1", "v 3.1.4.1".
 _VERSION_CUE = re.compile(
-    r"(?i)(?:\bversions?|\brelease[sd]?|\bpython|\bgcc|\bclang|\bv|\bbuild|\bpatch|==|>=|<=|~=)\W{0,3}$"
+    r"(?i)(?:\bversions?|\brelease[sd]?|\bpython|\bgcc|\bclang|\bv|\bbuild|\bpatch|==|>=|<=|~=)\W{0,3}\Z"
 )
 # All-single-digit quads ("2.7.2.2", "1.2.3.4") are mostly versions and section numbers; only after a network word.
-_NETWORK_CUE = re.compile(r"(?i)(?:\bip|address|host|server|dns|ping|gateway|router|nameserver|peer)\W{0,12}$")
+_NETWORK_CUE = re.compile(r"(?i)(?:\bip|address|host|server|dns|ping|gateway|router|nameserver|peer)\W{0,12}\Z")
 # Not personal data: loopback, "this network", the documentation ranges of RFC 5737 and RFC 3849, and the
 # reserved class E block (where netmasks such as 255.255.255.0 fall). Configurable (``keep_ip_networks``).
 DEFAULT_KEEP_IP_NETWORKS = (
@@ -134,7 +134,7 @@ _NATIONAL_IDS = (
     _NationalId(re.compile(r"(?<![\w\-.])[2-9]\d{3}[ \-]\d{4}[ \-]\d{4}(?![\w\-]|\.\d)"), "stdnum.in_.aadhaar", None),
     _NationalId(
         re.compile(r"(?<![\w\-.])[2-9]\d{11}(?![\w\-]|\.\d)"), "stdnum.in_.aadhaar",
-        re.compile(r"(?i)(?:\baadhaar|\bUID)\W{0,4}(?:no\.?|number|#)?\W{0,3}$"),
+        re.compile(r"(?i)(?:\baadhaar|\bUID)\W{0,4}(?:no\.?|number|#)?\W{0,3}\Z"),
     ),
     # France NIR (social security number, 15 digits with a mod-97 key).
     _NationalId(
@@ -144,12 +144,12 @@ _NATIONAL_IDS = (
     # Canada SIN (Luhn) and the Netherlands BSN (11-test): nine digits, so only after their name.
     _NationalId(
         re.compile(r"(?<![\w\-])\d{3}[ \-]?\d{3}[ \-]?\d{3}(?![\w\-])"), "stdnum.ca.sin",
-        re.compile(r"(?i)(?:\bSIN|social insurance(?: number)?)\W{0,4}(?:no\.?|number|#)?\W{0,3}$"),
+        re.compile(r"(?i)(?:\bSIN|social insurance(?: number)?)\W{0,4}(?:no\.?|number|#)?\W{0,3}\Z"),
     ),
     _NationalId(
         re.compile(r"(?<![\w\-.])\d{4}\.?\d{2}\.?\d{3}(?![\w\-]|\.\d)|(?<![\w\-.])\d{9}(?![\w\-]|\.\d)"),
         "stdnum.nl.bsn",
-        re.compile(r"(?i)(?:\bBSN|burgerservicenummer)\W{0,4}(?:nummer|nr\.?|number)?\W{0,3}$"),
+        re.compile(r"(?i)(?:\bBSN|burgerservicenummer)\W{0,4}(?:nummer|nr\.?|number)?\W{0,3}\Z"),
     ),
 )
 

@@ -21,7 +21,7 @@ from curator.pii.engine import card_number_valid
         ("020 7946 0958", "PHONE_NUMBER"),  # UK national format
         ("06 12 34 56 78", "PHONE_NUMBER"),  # French national format
         ("192.168.10.27", "IP_ADDRESS"),
-        ("2001:db8:85a3::8a2e:370:7334", "IP_ADDRESS"),
+        ("2a02:c7f:85a3::8a2e:370:7334", "IP_ADDRESS"),
         ("fe80:0000:0000:0000:0204:61ff:fe9d:f156", "IP_ADDRESS"),
         ("4111 1111 1111 1111", "CREDIT_CARD"),  # Visa, spaced
         ("5555-5555-5555-4444", "CREDIT_CARD"),  # Mastercard, dashed
