@@ -254,15 +254,29 @@ _STREET_TYPES = (
     "isle|knoll|lake|landing|manor|meadows?|mills?|mount|mountain|orchard|oval|point|pt|port|ranch|rapids|rest|"
     "river|shore|shores|spur|track|trace|underpass|branch|brook|bridge|bluff|bottom|bend|canyon|cape|cliff|club|"
     "common|corner|curve|divide|drives|flat|flats|fort|gateway|glen|haven|inlet|keys?|lodge|mall|neck|pines|"
-    "prairie|ramp|ridges|skyway|squares|streets|stravenue|throughway|trafficway|walks|wall|ways"
+    "prairie|ramp|ridges|skyway|squares|streets|stravenue|throughway|trafficway|walks|wall|ways|dam|viaduct|"
+    "motorway|wharf|quay|embankment|arcade|broadway|fork|forge|garden|greens|harbors|hollow|inlet|junctions|"
+    "lakes|lane|locks|loaf|overpass|parks|parkways|passage|pines|plain|radial|roads|route|shoal|spring|squares|"
+    "stream|summit|terrace|trail|tunnel|turnpike|unions|villa|vista|walk|well|coves|fords|groves|drives"
 )
 ADDRESS_CANDIDATE = re.compile(
     rf"(?i)(?:\b\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?|\b(?:flat|apt|apartment|unit|suite|studio)\.?\s+\w+),?"
-    rf"(?:\s+[\w.'\-]+){{1,5}}?\s+(?:{_STREET_TYPES})\b"
+    rf"(?:\s+[\w.'\-]+){{1,5}}?\s+(?:{_STREET_TYPES})s?\b"
 )
 _UNIT_START = re.compile(r"(?i)^(?:flat|apt|apartment|unit|suite|studio)\b")
 # After the house number: a capitalised name, an ordinal ("5th Avenue") or a compass point ("N Main St").
 _STREET_NAME_START = re.compile(r"^[\dA-Za-z\-/]*,?\s+(?:[A-Z][a-z]|\d+(?:st|nd|rd|th)\b|[NSEW]\.?\s|[NS][EW]\s)")
+
+
+# A second, stricter grammar for what pyap's lists miss (plural USPS suffixes such as "Groves", "Parkways", a unit
+# after an unusual suffix): number, capitalised street name, street type, optional unit, then city, optional region
+# and a US ZIP, Canadian or UK postcode; the postcode at the end keeps it precise in prose.
+_POSTCODE = r"(?:\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})"
+ADDRESS_WITH_POSTCODE = re.compile(
+    rf"(?<![\w\-])\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})? (?:[NSEW]\.? )?(?:[A-Z][a-z'\-]+ ){{1,4}}"
+    rf"(?i:{_STREET_TYPES})s?\.?(?: [NSEW]{{1,2}})?(?:,? (?:Apt|Suite|Ste|Unit|Flat|#)\.? ?[\w\-]+)?,"
+    rf" (?:[A-Z][a-z'\-]+ ){{0,3}}[A-Z][a-z'\-]+,? (?:[A-Z]{{2}},? )?{_POSTCODE}(?![\w\-])"
+)
 
 
 def address_spans(text: str, countries: Sequence[str] = ADDRESS_COUNTRIES) -> list[Span]:
@@ -287,7 +301,8 @@ def address_spans(text: str, countries: Sequence[str] = ADDRESS_COUNTRIES) -> li
                 continue
             for m in re.finditer(re.escape(value), text):
                 spans.append(Span(m.start(), m.end(), "STREET_ADDRESS", 0.7))
-    return spans
+    spans.extend(Span(m.start(), m.end(), "STREET_ADDRESS", 0.7) for m in ADDRESS_WITH_POSTCODE.finditer(text))
+    return resolve(spans)
 
 
 def resolve(spans: Iterable[Span]) -> list[Span]:

@@ -30,8 +30,8 @@ class ScrubResult:
 
 
 def resolve_overlaps(results: Sequence) -> list:
-    """Keep a non-overlapping subset of analyzer results: pattern and checksum entities before NER entities, then
-    the longer span, then the higher score, then the earlier.
+    """Keep a non-overlapping subset of analyzer results: pattern and checksum entities before NER entities, secrets
+    first among them, then the longer span, then the higher score, then the earlier.
 
     presidio often reports one stretch of text twice (a phone number inside an e-mail address or an IBAN, an IPv4
     inside an IPv6 address, NER fragments "2001:db8" and "8a2e" inside an IPv6 address); each stretch must be
@@ -46,7 +46,11 @@ def resolve_overlaps(results: Sequence) -> list:
     [(0, 20, 'IP_ADDRESS'), (25, 30, 'PHONE_NUMBER')]
     """
     kept: list = []
-    order = lambda r: (getattr(r, "entity_type", None) in NER_ENTITIES, r.start - r.end, -r.score, r.start)  # noqa: E731
+    # A secret wins over the e-mail-shaped "token@host" it sits in (a URL's user part), whatever their lengths.
+    order = lambda r: (  # noqa: E731
+        getattr(r, "entity_type", None) in NER_ENTITIES, getattr(r, "entity_type", None) != "SECRET",
+        r.start - r.end, -r.score, r.start,
+    )
     for result in sorted(results, key=order):
         if all(result.end <= k.start or k.end <= result.start for k in kept):
             kept.append(result)

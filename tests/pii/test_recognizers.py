@@ -96,7 +96,7 @@ def test_single_digit_quads_need_a_network_word():
 def test_loopback_and_documentation_ranges_are_configurable():
     from curator.pii.scrub import PiiScrubber
 
-    text = "loopback 127.0.0.1, docs 192.0.2.10 and 2001:db8::1, public 8.8.8.8"
+    text = "loopback 127.0.0.1, docs 192.0.2.10 and 2001:db8::1, public 93.184.216.34"
     default = PiiScrubber(["IP_ADDRESS"]).scrub(text)
     assert default.text == "loopback 127.0.0.1, docs 192.0.2.10 and 2001:db8::1, public <IP_ADDRESS>"
     everything = PiiScrubber(["IP_ADDRESS"], keep_ip_networks=()).scrub(text)
