@@ -15,28 +15,37 @@ Everything heavy is imported inside functions: this module is imported on the dr
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
+import re
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from curator.errors import CuratorError
-from curator.pii.prescreen import DIGIT_RUN, phone_candidate
+from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, digits_in, is_date_inside, phone_candidate
 
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
 
 
-DEFAULT_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN")
+DEFAULT_ENTITIES = (
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "NATIONAL_ID",
+    "STREET_ADDRESS", "SECRET",
+)
+# Entities found by curator's own detectors (:mod:`curator.pii.recognizers`), not by presidio.
+CURATOR_ENTITIES = ("NATIONAL_ID", "STREET_ADDRESS", "SECRET")
 # Entities found by a spaCy NER model (presidio's SpacyRecognizer); they need `ner_model`.
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
 # presidio's default regions (US GB DE FR IL IN CA BR) plus the large European web languages, so that numbers
 # written in national format (no +country prefix) in Italian, Spanish or Dutch text are found too.
-DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IL", "IN", "CA", "BR")
+DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IL", "IN", "CA", "BR", "AU", "AT", "CH", "BE")
 # The blank tokenizer needs no memory per character, unlike a parser or NER model (spaCy's default guard is 1M).
 BLANK_MAX_LENGTH = 2_000_000_000
 MAX_BLANK_VOCAB = 500_000
+# NER models need memory in proportion to the text (~1 GB per 100k characters): longer texts are cut into chunks.
+NER_CHUNK_CHARS = 20_000
 
 
 class PiiSetupError(CuratorError):
@@ -67,9 +76,10 @@ def spacy_model_available(name: str) -> bool:
 def require_spacy_model(name: str) -> None:
     if not spacy_model_available(name):
         raise PiiSetupError(
-            f"pii: spaCy model {name!r} is configured (ner_model) but not installed, and the pii stage never "
-            f"downloads models. Install it where the stage runs (e.g. `python -m spacy download {name}` or "
-            f"`pip install <wheel>`), or remove ner_model and the NER entities ({', '.join(NER_ENTITIES)})."
+            f"pii: spaCy model {name!r} is configured (ner_model) but is neither an installed package nor a model "
+            f"folder, and the pii stage never downloads models. Install the model's wheel where the stage runs "
+            f"(`pip install <path or URL of the en_core_web_* wheel>`, see the README) or set ner_model to the "
+            f"model's folder; or remove ner_model and the NER entities ({', '.join(NER_ENTITIES)})."
         )
 
 
@@ -112,8 +122,8 @@ def _offline_nlp_engine_class():
                 require_spacy_model(self.model)
                 # Only NER is needed: the parser would cost time and memory for nothing.
                 nlp = spacy.load(self.model, exclude=["parser", "senter"])
-                # TODO: NER models need ~1 GB per 100k characters; very long documents should be chunked.
-                nlp.max_length = max(nlp.max_length, 10_000_000)
+                # Documents are cut into chunks of at most NER_CHUNK_CHARS before NER (curator.pii.scrub).
+                nlp.max_length = max(nlp.max_length, 2 * NER_CHUNK_CHARS)
             self.nlp = {self.language: nlp}
             # Stop words and punctuation looked up in plain sets: spaCy's vocab lookup creates a lexeme per new word.
             self._stop_words = frozenset(nlp.Defaults.stop_words)
@@ -212,14 +222,19 @@ def luhn_valid(digits: str) -> bool:
 
 
 def card_number_valid(digits: str) -> bool:
-    """Luhn checksum plus a known issuer prefix with a length that issuer uses.
+    """Luhn checksum plus a length cards have: 16-19 digits for any issuer, 12-15 only with a known issuer prefix
+    that uses that length (13-digit Luhn-valid numbers are common otherwise: millisecond timestamps, ids).
 
     >>> card_number_valid("4111111111111111"), card_number_valid("4111111111111112"), card_number_valid("12345678903")
     (True, False, False)
+    >>> card_number_valid("9111111111111110")  # no issuer list needed at 16 digits
+    True
     """
-    if not digits.isdigit() or not luhn_valid(digits):
+    if not digits.isdigit() or not luhn_valid(digits) or digits[0] == "0" and not digits.startswith("0604"):
         return False
     length = len(digits)
+    if 16 <= length <= 19 and len(set(digits)) > 2:
+        return True
     for (low, high), lengths in _CARD_RANGES:
         width = len(str(low))
         # "0604..." (Maestro) keeps its leading zero: compare on the zero-padded prefix width.
@@ -237,15 +252,23 @@ def _card_recognizer(language: str):
     class CardRecognizer(CreditCardRecognizer):
         """presidio's card recognizer with every network's prefixes and lengths (12-19 digits).
 
-        presidio's own pattern stops at 17 digits and misses Mastercard's 2-series, JCB 2131/1800 and Maestro's
-        56-58 prefixes; here any 12-19 digit run (single spaces or dashes between groups) is a candidate and
-        :func:`card_number_valid` (Luhn + issuer prefix and length) decides.
+        presidio's own pattern stops at 17 digits and only knows some issuers; here any 12-19 digit run (single
+        spaces or dashes between groups) is a candidate and :func:`card_number_valid` (Luhn + length) decides.
         """
 
         PATTERNS = [Pattern("Card number 12-19 digits", r"\b\d(?:[ -]?\d){11,18}\b", 0.3)]
 
         def validate_result(self, pattern_text: str) -> bool:
-            return card_number_valid(pattern_text.replace(" ", "").replace("-", ""))
+            groups = re.split(r"[ -]", pattern_text)
+            # Cards are printed in groups of 4 (Amex and Diners 4-6-5 / 4-6-4): "100 101 103 106 110 115" is a list.
+            if len(groups) > 1 and any(len(g) < 4 for g in groups[:-1]):
+                return False
+            return card_number_valid("".join(groups))
+
+        def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+            results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+            # "0.37866875250654886": digits after a decimal point are a fraction, not a card.
+            return [r for r in results if not re.search(r"\d[.,]\Z", text[max(0, r.start - 2):r.start])]
 
     return CardRecognizer(supported_language=language)
 
@@ -270,6 +293,66 @@ def phone_spans(text: str) -> list[tuple[int, int]]:
         else:
             spans.append((start, end))
     return spans
+
+
+_CURRENCY = "$€£¥₹₽₩¢"
+# Seven digits is the shortest national number we accept without a "+" or "00" prefix: shorter valid numbers exist
+# (NL "14020" service numbers, short German extensions) but in text they are mostly zip codes, amounts and counts.
+PHONE_MIN_NATIONAL_DIGITS = 7
+_TABLE_GAP = re.compile(r"\S(?: {2,}|\t)\S")
+_DOTTED_QUAD = re.compile(r"(?<![\d.+])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.])")
+_DECIMAL = re.compile(r"^\(?\d+\.\d+\)?$")
+_ZIP_PLUS_4 = re.compile(r"^\d{5}-\d{4}$")
+_BARE_DIGITS = re.compile(r"^\(?\d+\)?$")
+# Words that announce a phone number; a run of digits with no separators is a phone number only after one of them
+# (or with a trunk "0" or "+" prefix): in code and tables bare runs are ids, timestamps, seeds and integers.
+_PHONE_CUE = re.compile(
+    r"(?i)(?:phone|tel|call|mobile|mob|cell|fax|contact|reach|dial|text|sms|whatsapp|number|no\.|nr\.|"
+    r"telefon|téléphone|tél|teléfono|telefone|telefono|celular|handy|portable|móvil|ring|☎|📞)"
+    r"\W{0,5}(?:\w{1,8}\W{1,5}){0,3}\Z"
+)
+# A number continues across a separator: the match is one cell of a row of numbers ("63 - 64.3 - 59 - 80").
+_CONTINUES_BEFORE = re.compile(r"(?:\d\s*[-\u2013/.,]\s*|\d[ \t]+)\Z")
+_CONTINUES_AFTER = re.compile(r"^(?:\s*[-\u2013/.,]\s*\d|[ \t]+\d)")
+
+
+def phone_in_context(text: str, start: int, end: int) -> bool:
+    """False for a phone-number match that is really part of an amount, a larger number, a table row, a date, a
+    version or an IP address, or a bare digit run in code.
+
+    >>> [phone_in_context(t, t.index("4"), len(t)) for t in ("$475,061.386", "call 475 061 3860", "NY 14020")]
+    [False, True, False]
+    >>> t = "Total   1,234   4567890   8765432"; phone_in_context(t, 16, 33)
+    False
+    >>> [phone_in_context(t, 0, len(t)) for t in ("0.142857143", "3221225985", "03894-4801", "0-596-00797-3")]
+    [False, False, False, True]
+    """
+    value = text[start:end]
+    digits = digits_in(value)
+    stripped = value.lstrip("( ")
+    international = stripped[:1] in "+\uff0b" or stripped.startswith("00")
+    if not international and digits < PHONE_MIN_NATIONAL_DIGITS:
+        return False
+    before = text[max(0, start - 40):start]
+    after = text[end:end + 3]
+    # "$475,061.386": digits glued to a thousands separator or decimal point belong to a larger number;
+    # "ncurses-6.1-20190511", "x86_64": a number glued to a word is part of a name or version.
+    if re.search(r"(?:\d[.,]|[\w][\-.]|[\w])\Z", before) or re.match(r"[.,]\d|%|(?![xX]\d|ext)\w", after):
+        return False
+    if any(c in _CURRENCY for c in before.rstrip()[-1:]) or any(c in _CURRENCY for c in value):
+        return False
+    if _TABLE_GAP.search(value) or _CONTINUES_BEFORE.search(before) or _CONTINUES_AFTER.match(after):
+        return False
+    if _DECIMAL.match(value) or _ZIP_PLUS_4.match(value) or _DOTTED_QUAD.search(value) or is_date_inside(value):
+        return False
+    # Slashes: "030/1234567" (a German area code) yes; "1895.22/1013", "3000/2006" no.
+    if "/" in value and not re.match(r"^\(?0\d{1,5}\)?\s?/", value):
+        return False
+    if re.search(r"(?i)\bISBN[\s:-]*\Z", before):
+        return False
+    if _BARE_DIGITS.match(value) and not international and not stripped.startswith("0"):
+        return _PHONE_CUE.search(before) is not None
+    return True
 
 
 def _all_runs_international(span: str, results) -> bool:
@@ -311,7 +394,9 @@ def _phone_recognizer(language: str, regions: Sequence[str]):
                     found += self._match(span, self.supported_regions[1:], nlp_artifacts)
                 for result in found:
                     # The padding around a run may hold a short number or a date: never phone numbers here.
-                    if phone_candidate(span[result.start:result.end]):
+                    if phone_candidate(span[result.start:result.end]) and phone_in_context(
+                        text, result.start + start, result.end + start
+                    ):
                         result.start += start
                         result.end += start
                         results.append(result)
@@ -334,17 +419,43 @@ def _phone_recognizer(language: str, regions: Sequence[str]):
     return RunPhoneRecognizer(supported_language=language, supported_regions=tuple(regions))
 
 
-def _pattern_recognizer(entity: str, language: str, phone_regions: Sequence[str]):
-    """Our choice of recognizer for the default entities; None means: take presidio's predefined one."""
-    from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer, IpRecognizer, UsSsnRecognizer
+def _span_recognizer(entity: str, language: str, detect):
+    """A presidio recognizer around one of curator's detectors (a function from text to ``Span`` tuples)."""
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+    class SpanRecognizer(EntityRecognizer):
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return [
+                RecognizerResult(s.entity, s.start, s.end, s.score) for s in detect(text) if s.entity in entities
+            ]
+
+    return SpanRecognizer(
+        supported_entities=[entity], supported_language=language, name=f"curator_{entity.lower()}"
+    )
+
+
+def _pattern_recognizer(
+    entity: str, language: str, phone_regions: Sequence[str], keep_ip_networks: Sequence[str] = ()
+):
+    """Our choice of recognizer for the default entities; None means: take presidio's predefined one."""
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer, UsSsnRecognizer
+
+    from curator.pii import recognizers as r
+
+    keep = tuple(ipaddress.ip_network(n, strict=False) for n in keep_ip_networks)
     factories = {
         "EMAIL_ADDRESS": lambda: EmailRecognizer(supported_language=language),
         "PHONE_NUMBER": lambda: _phone_recognizer(language, phone_regions),
-        "IP_ADDRESS": lambda: IpRecognizer(supported_language=language),
+        "IP_ADDRESS": lambda: _span_recognizer("IP_ADDRESS", language, lambda text: r.ip_spans(text, keep)),
         "CREDIT_CARD": lambda: _card_recognizer(language),
-        "IBAN_CODE": lambda: IbanRecognizer(supported_language=language),
+        "IBAN_CODE": lambda: _span_recognizer("IBAN_CODE", language, r.iban_spans),
         "US_SSN": lambda: UsSsnRecognizer(supported_language=language),
+        "NATIONAL_ID": lambda: _span_recognizer("NATIONAL_ID", language, r.national_id_spans),
+        "STREET_ADDRESS": lambda: _span_recognizer("STREET_ADDRESS", language, r.address_spans),
+        "SECRET": lambda: _span_recognizer("SECRET", language, r.secret_spans),
     }
     factory = factories.get(entity)
     return factory() if factory else None
@@ -356,6 +467,7 @@ def build_analyzer(
     language: str = "en",
     phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
     ner_model: str | None = None,
+    keep_ip_networks: Sequence[str] = (),
 ) -> "AnalyzerEngine":
     """An ``AnalyzerEngine`` holding only the recognizers of ``entities``; built with no network access.
 
@@ -366,6 +478,7 @@ def build_analyzer(
             depend on the language of the text, so one key serves multilingual corpora.
         phone_regions: regions whose national number formats the phone recognizer accepts.
         ner_model: an installed spaCy model (package name or folder) for NER entities; never downloaded.
+        keep_ip_networks: CIDR networks whose addresses are left in the text (loopback, documentation ranges).
     """
     _quiet_presidio_import()
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -380,7 +493,7 @@ def build_analyzer(
     for entity in entities:
         if entity in NER_ENTITIES:
             continue
-        recognizer = _pattern_recognizer(entity, language, phone_regions)
+        recognizer = _pattern_recognizer(entity, language, phone_regions, keep_ip_networks)
         if recognizer is not None:
             recognizers.append(recognizer)
             continue

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
+from curator.pii.recognizers import ADDRESS_CANDIDATE
+
 
 # phonenumbers' punctuation class (`phonenumberutil._VALID_PUNCTUATION`: dashes, spaces, dots, slashes, brackets,
 # tildes and "x", with their full-width forms). Its matcher takes digit blocks separated by at most 4 of these, so a
@@ -30,7 +32,7 @@ DIGIT_RUN = re.compile(f"\\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\\d)*")
 # Minimum digits in a run for a match to be possible: phonenumbers' shortest valid national numbers among the
 # usual regions have 5 digits (DE and AT have 4-digit subscriber numbers, always written with an area code);
 # SSN patterns have exactly 9 digits; card numbers at least 12.
-_MIN_DIGITS = {"PHONE_NUMBER": 5, "US_SSN": 9, "CREDIT_CARD": 12}
+_MIN_DIGITS = {"PHONE_NUMBER": 5, "US_SSN": 9, "CREDIT_CARD": 12, "NATIONAL_ID": 9}
 
 # Dates ("19.10.2019", "2019-10-19", "10/19/19") and year ranges ("2011-2018") are the commonest digit runs in web
 # text. phonenumbers accepts some of them as national numbers ("3.10.2000"), which are false positives; they are
@@ -52,6 +54,18 @@ def is_date_run(run: str) -> bool:
     return _DATE_RUN.fullmatch(run) is not None
 
 
+def is_date_inside(value: str) -> bool:
+    """True when a calendar date or a year range is part of ``value`` ("15 2006-03-07").
+
+    >>> is_date_inside("15 2006-03-07"), is_date_inside("030 1234567"), is_date_inside("+61.7.4323.1948")
+    (True, False, False)
+    """
+    return _DATE_INSIDE.search(value) is not None
+
+
+_DATE_INSIDE = re.compile(f"(?<![\\d.])(?:{_DATE_RUN.pattern})(?![\\d])")
+
+
 def digits_in(run: str) -> int:
     return sum(c.isdigit() for c in run)
 
@@ -70,6 +84,17 @@ _CANDIDATES: dict[str, re.Pattern] = {
     "IP_ADDRESS": re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"),
     # Country code and check digits open every IBAN.
     "IBAN_CODE": re.compile(r"[A-Za-z]{2}\d{2}"),
+    # National ids with letters (ES DNI/NIE, IT codice fiscale); the digit-only ones come from the digit runs.
+    "NATIONAL_ID": re.compile(r"\d{7}-?[A-Za-z]\b|\b[A-Za-z]{6}\d{2}[A-Za-z]\d{2}"),
+    "STREET_ADDRESS": ADDRESS_CANDIDATE,
+    # A private-key block is one candidate from BEGIN to END, so its window holds all of it; the rest are the
+    # token prefixes, URL credentials and secret key names of curator.pii.recognizers.secret_spans.
+    "SECRET": re.compile(
+        r"-----BEGIN[^\n]*PRIVATE KEY[\s\S]*?(?:-----END[^\n]*|\n\s*\n|\Z)"
+        r"|A[KSGIRNP][A-Z]A[A-Z0-9]{16}|\bgh[pousr]_|github_pat_|glpat-|xox[abposr]-|_(?:live|test)_|AIza|\bsk-"
+        r"|npm_|pypi-|eyJ|://[^\s:/@]+:[^\s/@]+@"
+        r"|(?i:passw|passphrase|pwd|secret|api[_\-]?key|access[_\-]?key|token)"
+    ),
 }
 
 SCREENED_ENTITIES = frozenset(_CANDIDATES) | frozenset(_MIN_DIGITS)

@@ -11,8 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from curator.pii.engine import DEFAULT_PHONE_REGIONS, build_analyzer
+from curator.pii.engine import DEFAULT_PHONE_REGIONS, NER_CHUNK_CHARS, NER_ENTITIES, build_analyzer
 from curator.pii.prescreen import Prescreen, can_prescreen
+from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
 
 
 @dataclass(frozen=True)
@@ -29,21 +30,50 @@ class ScrubResult:
 
 
 def resolve_overlaps(results: Sequence) -> list:
-    """Keep a non-overlapping subset of analyzer results: higher score first, then the longer span, then the earlier.
+    """Keep a non-overlapping subset of analyzer results: pattern and checksum entities before NER entities, secrets
+    first among them, then the longer span, then the higher score, then the earlier.
 
     presidio often reports one stretch of text twice (a phone number inside an e-mail address or an IBAN, an IPv4
-    inside an IPv6 address); each stretch must be replaced once, by the entity that explains it best.
+    inside an IPv6 address, NER fragments "2001:db8" and "8a2e" inside an IPv6 address); each stretch must be
+    replaced once, by the entity that explains it best: a validated identifier over a statistical guess, a whole
+    match over its fragments.
 
     >>> from types import SimpleNamespace as R
-    >>> found = [R(start=0, end=20, score=1.0), R(start=5, end=15, score=0.4), R(start=25, end=30, score=0.4)]
-    >>> [(r.start, r.end) for r in resolve_overlaps(found)]
-    [(0, 20), (25, 30)]
+    >>> found = [R(start=0, end=20, score=0.6, entity_type="IP_ADDRESS"), R(start=0, end=8, score=0.85,
+    ...     entity_type="PERSON"), R(start=9, end=20, score=0.85, entity_type="LOCATION"),
+    ...     R(start=25, end=30, score=0.4, entity_type="PHONE_NUMBER")]
+    >>> [(r.start, r.end, r.entity_type) for r in resolve_overlaps(found)]
+    [(0, 20, 'IP_ADDRESS'), (25, 30, 'PHONE_NUMBER')]
     """
     kept: list = []
-    for result in sorted(results, key=lambda r: (-r.score, r.start - r.end, r.start)):
+    # A secret wins over the e-mail-shaped "token@host" it sits in (a URL's user part), whatever their lengths.
+    order = lambda r: (  # noqa: E731
+        getattr(r, "entity_type", None) in NER_ENTITIES, getattr(r, "entity_type", None) != "SECRET",
+        r.start - r.end, -r.score, r.start,
+    )
+    for result in sorted(results, key=order):
         if all(result.end <= k.start or k.end <= result.start for k in kept):
             kept.append(result)
     return sorted(kept, key=lambda r: r.start)
+
+
+def ner_chunks(text: str, size: int = NER_CHUNK_CHARS) -> list[tuple[int, int]]:
+    r"""Consecutive spans of at most ``size`` characters covering ``text``, cut after a newline where possible (else
+    after a space), so a NER model's memory stays bounded and entities are rarely cut.
+
+    >>> ner_chunks("ab\ncd ef gh", size=5)
+    [(0, 3), (3, 6), (6, 11)]
+    """
+    chunks, start = [], 0
+    while len(text) - start > size:
+        cut = text.rfind("\n", start + size // 2, start + size)
+        if cut < 0:
+            cut = text.rfind(" ", start + size // 2, start + size)
+        end = cut + 1 if cut >= 0 else start + size
+        chunks.append((start, end))
+        start = end
+    chunks.append((start, len(text)))
+    return chunks
 
 
 def placeholder_for(entity: str, placeholders: Mapping[str, str] | None = None) -> str:
@@ -65,6 +95,7 @@ class PiiScrubber:
             off when an entity has no candidate pattern.
         context_chars: characters kept on each side of a candidate in a window.
         nlp_batch_size: texts per spaCy ``pipe`` call.
+        keep_ip_networks: CIDR networks whose addresses stay in the text (e.g. ``127.0.0.0/8``, ``192.0.2.0/24``).
     """
 
     def __init__(
@@ -79,13 +110,15 @@ class PiiScrubber:
         prescreen: bool = True,
         context_chars: int = 60,
         nlp_batch_size: int = 256,
+        keep_ip_networks: Sequence[str] = DEFAULT_KEEP_IP_NETWORKS,
     ):
         self.entities = list(dict.fromkeys(entities))
         self.language = language
         self.score_threshold = score_threshold
         self.nlp_batch_size = nlp_batch_size
         self.analyzer = build_analyzer(
-            self.entities, language=language, phone_regions=phone_regions, ner_model=ner_model
+            self.entities, language=language, phone_regions=phone_regions, ner_model=ner_model,
+            keep_ip_networks=keep_ip_networks,
         )
         from presidio_anonymizer import AnonymizerEngine
         from presidio_anonymizer.entities import OperatorConfig
@@ -101,7 +134,11 @@ class PiiScrubber:
         """The ``(start, end)`` spans of ``text`` the analyzer will see."""
         if not text:
             return []
-        return self.prescreen.windows(text) if self.prescreen is not None else [(0, len(text))]
+        if self.prescreen is not None:
+            return self.prescreen.windows(text)
+        if self.analyzer.nlp_engine.model is not None:
+            return ner_chunks(text)
+        return [(0, len(text))]
 
     def analyze_batch(self, texts: Sequence[str | None]):
         """presidio ``RecognizerResult`` lists, one per text, with offsets into the whole text."""

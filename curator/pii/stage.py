@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from curator.document import TEXT
 from curator.pii.engine import DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES
+from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
 from curator.stage import Annotated, BatchStage, Decision, StageConfig, StageContext, finish_batch
 
 
@@ -58,6 +59,11 @@ class PiiConfig(StageConfig):
     max_entities: int | None = Field(
         None, ge=0, description="reject documents with more entities than this (pii_too_many_entities); null = off"
     )
+    keep_ip_networks: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_KEEP_IP_NETWORKS),
+        description="CIDR networks whose addresses are not replaced; default loopback, documentation and reserved "
+        "ranges; [] replaces every address",
+    )
     prescreen: bool = Field(True, description="analyse only windows around regex candidates (same results, faster)")
     context_chars: int = Field(60, ge=20, description="context characters kept around each candidate")
 
@@ -74,7 +80,25 @@ class PiiConfig(StageConfig):
     @field_validator("phone_regions")
     @classmethod
     def _upper_regions(cls, value: list[str]) -> list[str]:
-        return [r.strip().upper() for r in value]
+        import phonenumbers
+
+        regions = [r.strip().upper() for r in value]
+        unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown ISO 3166 regions for phone numbers: {unknown}")
+        return regions
+
+    @field_validator("keep_ip_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as e:
+                raise ValueError(f"not an IP network in CIDR notation: {network!r} ({e})") from None
+        return value
 
     @model_validator(mode="after")
     def _check_consistency(self):
@@ -83,7 +107,10 @@ class PiiConfig(StageConfig):
             raise ValueError(f"placeholders for entities that are not configured: {unknown_placeholders}")
         ner = [e for e in self.entities if e in NER_ENTITIES]
         if ner and not self.ner_model:
-            raise ValueError(f"entities {ner} are found by a spaCy NER model: set ner_model (e.g. en_core_web_lg)")
+            raise ValueError(
+                f"entities {ner} are found by a spaCy NER model: set ner_model (an installed model package such as "
+                f"en_core_web_md, or a model folder)"
+            )
         return self
 
 
@@ -104,7 +131,7 @@ class PiiStage(BatchStage):
         return PiiScrubber(
             c.entities, language=c.language, score_threshold=c.score_threshold, placeholders=c.placeholders,
             phone_regions=c.phone_regions, ner_model=c.ner_model, prescreen=c.prescreen,
-            context_chars=c.context_chars,
+            context_chars=c.context_chars, keep_ip_networks=c.keep_ip_networks,
         )
 
     def count_fields(self) -> list[pa.Field]:
