@@ -16,6 +16,7 @@ STAGES: dict[str, str] = {
     "langid": "curator.langid.stage:LangIdStage",
     "quality": "curator.quality.stage:QualityStage",
     "dedup": "curator.dedup.stage:DedupStage",
+    "decontaminate": "curator.decontam.stage:DecontaminateStage",
     "pii": "curator.pii.stage:PiiStage",
     "train_tokenizer": "curator.tokenization.stage:TrainTokenizerStage",
     "tokenize": "curator.tokenization.stage:TokenizeStage",

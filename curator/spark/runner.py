@@ -163,10 +163,12 @@ class PipelineRunner:
                 f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
             )
         totals = self._column_totals(stage.summed_columns(), tmp)
+        # Stage-specific tables counted from the written rows (e.g. decontaminate's contamination table).
+        written = stage.output_stats(self.spark, tmp) if hasattr(stage, "output_stats") else {}
         return {
             "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
             "rejected_total": rejected_count, **({"extra": annotated.extra_stats} if annotated.extra_stats else {}),
-            **({"totals": totals} if totals else {}),
+            **({"totals": totals} if totals else {}), **written,
         }
 
     def _column_totals(self, columns: list[str], tmp: Path) -> dict[str, int]:
@@ -232,4 +234,11 @@ class PipelineRunner:
         for row in ledger["stages"]:
             reasons = ", ".join(f"{k}={v}" for k, v in row["rejected"].items()) or "-"
             lines.append(f"| {row['stage']} | {row['in']} | {row['kept']} | {reasons} |")
+        for row in ledger["stages"]:
+            stats = json.loads((self.stage_dir(row["stage"]) / "stats.json").read_text())
+            if stats.get("contamination") is not None:
+                lines += ["", f"## Contamination ({row['stage']})", "",
+                          "| benchmark | items found | documents removed | documents masked |", "|---|---:|---:|---:|"]
+                lines += [f"| {name} | {c['items_found']} | {c['documents_removed']} | {c['documents_masked']} |"
+                          for name, c in stats["contamination"].items()] or ["| (none) | 0 | 0 | 0 |"]
         (self.root / "report.md").write_text("\n".join(lines) + "\n")
