@@ -241,4 +241,14 @@ class PipelineRunner:
                           "| benchmark | items found | documents removed | documents masked |", "|---|---:|---:|---:|"]
                 lines += [f"| {name} | {c['items_found']} | {c['documents_removed']} | {c['documents_masked']} |"
                           for name, c in stats["contamination"].items()] or ["| (none) | 0 | 0 | 0 |"]
+        for spec in self.spec.stages:
+            rehydration = (self._sink_stats(spec.name) or {}).get("rehydration") if spec.is_sink else None
+            if rehydration:
+                lines += ["", f"## Rehydration ({spec.name})", "",
+                          f"Documents {rehydration['documents_before']} -> {rehydration['documents_after']}, "
+                          f"tokens {rehydration['tokens_before']} -> {rehydration['tokens_after']}."]
         (self.root / "report.md").write_text("\n".join(lines) + "\n")
+
+    def _sink_stats(self, name: str) -> dict[str, Any] | None:
+        path = self.stage_dir(name) / "stats.json"
+        return json.loads(path.read_text()) if self.is_complete(name) and path.is_file() else None
