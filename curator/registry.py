@@ -17,6 +17,7 @@ STAGES: dict[str, str] = {
     "quality": "curator.quality.stage:QualityStage",
     "dedup": "curator.dedup.stage:DedupStage",
     "line_dedup": "curator.linededup.stage:LineDedupStage",
+    "decontaminate": "curator.decontam.stage:DecontaminateStage",
     "pii": "curator.pii.stage:PiiStage",
     "train_tokenizer": "curator.tokenization.stage:TrainTokenizerStage",
     "tokenize": "curator.tokenization.stage:TokenizeStage",

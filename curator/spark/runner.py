@@ -283,10 +283,12 @@ class PipelineRunner:
             )
         totals = self._column_totals(stage.summed_columns(), tmp)
         groups = {f"by_{c}": self._group_counts(c, tmp) for c in stage.group_by_columns()}
+        # Stage-specific tables counted from the written rows (e.g. decontaminate's contamination table).
+        written = stage.output_stats(self.spark, tmp) if hasattr(stage, "output_stats") else {}
         return {
             "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
             "rejected_total": rejected_count, **({"extra": annotated.extra_stats} if annotated.extra_stats else {}),
-            **({"totals": totals} if totals else {}), **groups,
+            **({"totals": totals} if totals else {}), **groups, **written,
         }
 
     def _column_totals(self, columns: list[str], tmp: Path) -> dict[str, int]:
@@ -372,7 +374,24 @@ class PipelineRunner:
             reasons = ", ".join(f"{k}={v}" for k, v in row["rejected"].items()) or "-"
             totals = ", ".join(f"{k}={v}" for k, v in row.get("totals", {}).items()) or "-"
             lines.append(f"| {row['stage']} | {row['in']} | {row['kept']} | {reasons} | {totals} |")
+        for row in ledger["stages"]:
+            stats = self.read_stats(row["stage"])
+            if stats.get("contamination") is not None:
+                lines += ["", f"## Contamination ({row['stage']})", "",
+                          "| benchmark | items found | documents removed | documents masked |", "|---|---:|---:|---:|"]
+                lines += [f"| {name} | {c['items_found']} | {c['documents_removed']} | {c['documents_masked']} |"
+                          for name, c in stats["contamination"].items()] or ["| (none) | 0 | 0 | 0 |"]
+        for spec in self.spec.stages:
+            rehydration = (self._sink_stats(spec.name) or {}).get("rehydration") if spec.is_sink else None
+            if rehydration:
+                lines += ["", f"## Rehydration ({spec.name})", "",
+                          f"Documents {rehydration['documents_before']} -> {rehydration['documents_after']}, "
+                          f"tokens {rehydration['tokens_before']} -> {rehydration['tokens_after']}."]
         atomic_write_text(self.root / "report.md", "\n".join(lines) + "\n")
+
+    def _sink_stats(self, name: str) -> dict[str, Any] | None:
+        path = self.stage_dir(name) / "stats.json"
+        return self.read_stats(name) if self.is_complete(name) and path.is_file() else None
 
 
 def write_marker(folder: Path, fingerprint: str) -> None:

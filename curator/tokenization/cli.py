@@ -79,14 +79,24 @@ def register(app) -> None:
         documents: int = typer.Option(3, "--documents", "-n", min=0, help="decoded documents to show"),
         tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="default: TOKENS_DIR/tokenizer"),
         verify: bool = typer.Option(False, "--verify", help="also check every shard's sha256"),
+        locate: Optional[str] = typer.Option(None, "--locate", metavar="SHARD:TOKEN_OFFSET",
+                                             help="the source document of a token, from the provenance sidecar"),
+        doc: Optional[str] = typer.Option(None, "--doc", metavar="ID", help="where document ID sits in the shards"),
     ):
-        """Totals, per-shard counts, dtype and a few decoded documents of a tokens folder."""
+        """Totals, per-shard counts, dtype and a few decoded documents of a tokens folder; with --locate or --doc,
+        the source document and its run record (JSON)."""
+        import json
+
         from rich.console import Console
         from rich.table import Table
 
-        from curator.tokenization.inspect import inspect_tokens
+        from curator.tokenization.inspect import inspect_tokens, provenance_report
 
         out = Console()
+        if locate or doc is not None:
+            report = provenance_report(tokens_dir, locate=locate, doc_id=doc, tokenizer_dir=tokenizer)
+            print(json.dumps(report, indent=2, ensure_ascii=False))
+            return
         report = inspect_tokens(tokens_dir, documents=documents, tokenizer_dir=tokenizer, check_hashes=verify)
         tok = report["tokenizer"]
         out.print(f"[bold]{report['folder']}[/bold]: {report['documents']} documents, {report['tokens']} tokens, "

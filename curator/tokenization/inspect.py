@@ -62,3 +62,43 @@ def inspect_tokens(folder: str | Path, documents: int = 3, tokenizer_dir: str | 
             "tokenizer": manifest.tokenizer.model_dump(), "documents": manifest.documents,
             "tokens": manifest.tokens, "rejected": manifest.rejected, "shards": shards, "samples": samples,
             **({"note": note} if note else {})}
+
+
+def provenance_report(folder: str | Path, *, locate: str | None = None, doc_id: str | None = None,
+                      tokenizer_dir: str | Path | None = None, max_chars: int = 500) -> dict[str, Any]:
+    """Answer ``--locate SHARD:TOKEN_OFFSET`` or ``--doc ID``: the source document(s) from the provenance sidecars,
+    the text as stored (decoded from the shard), and the run record (manifest ``run`` plus the pipeline run's
+    ledger when its folder is still there)."""
+    import json
+
+    from curator.errors import CuratorError
+    from curator.tokenization.job import TOKENIZER_SUBDIR
+    from curator.tokenization.provenance import find_document, locate as locate_token
+    from curator.tokenization.shards import MegatronShard
+    from curator.tokenization.tokenizer import read_bundle
+
+    folder = resolve_tokens_dir(folder)
+    manifest = load_manifest(folder)
+    if locate:
+        shard, _, offset = locate.rpartition(":")
+        if not shard or not offset.strip().isdigit():
+            raise CuratorError(f"--locate wants SHARD:TOKEN_OFFSET (e.g. part-00000-0000:1234), got {locate!r}")
+        matches = [locate_token(folder, manifest, shard, int(offset))]
+    elif doc_id is not None:
+        matches = find_document(folder, manifest, doc_id)
+        if not matches:
+            raise CuratorError(f"document {doc_id!r} is not in any shard of {folder}")
+    else:
+        raise CuratorError("give --locate SHARD:TOKEN_OFFSET or --doc ID")
+    tokenizer_path = Path(tokenizer_dir) if tokenizer_dir else folder / TOKENIZER_SUBDIR
+    tokenizer = read_bundle(tokenizer_path).load() if tokenizer_path.exists() else None
+    for match in matches:
+        shard = MegatronShard(folder / match["shard"])
+        ids = shard.document(int(match["doc_index"]))
+        if tokenizer is not None:
+            match["text"] = tokenizer.decode(ids.tolist())[:max_chars]
+    run = dict(manifest.run or {})
+    run_dir = Path(run["run_dir"]) if run.get("run_dir") else None
+    if run_dir is not None and (run_dir / "ledger.json").is_file():
+        run["ledger"] = json.loads((run_dir / "ledger.json").read_text())
+    return {"folder": str(folder), "documents": matches, "run": run}

@@ -6,6 +6,12 @@ writes under temporary names and renames on success. Shard names are determinist
 retried or speculative attempt rewrites the same content under the same name. The driver then deletes whatever
 killed attempts left behind (temporaries, shards nobody reported), and writes ``manifest.json`` last.
 
+Every shard gets a provenance sidecar, ``<prefix>.provenance.parquet``, listing its documents in order: ``id``,
+``source``, ``url``, ``copy`` (0, or the repeat number under rehydration), ``token_offset`` and ``token_length`` in
+the shard, plus the ``run_id`` and ``tokenizer_hash`` of the job (see :mod:`curator.tokenization.provenance`).
+With ``rehydration`` set, each document is written ``copies_for_size(dup_group_size)`` times (copies are shuffled
+apart with everything else); the manifest records the table and the documents and tokens before and after.
+
 A document whose text encodes to no tokens is rejected (``tokenize_empty``) rather than written as a bare EOD; a
 null text is ``tokenize_missing_text``. Rejections are counted in the manifest and listed in ``rejected.jsonl``.
 """
@@ -17,6 +23,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Literal
 
@@ -26,6 +33,8 @@ import pyarrow as pa
 from curator.atomic import atomic_folder, remove_stale_staging
 from curator.errors import CuratorError
 from curator.tokenization.manifest import Manifest, ShardEntry, TokenizerRef, write_manifest
+from curator.tokenization.provenance import ProvenanceBuffer, sidecar_name
+from curator.tokenization.rehydrate import RehydrationConfig, copies_column
 from curator.tokenization.shards import (
     ShardInfo,
     ShardWriter,
@@ -51,6 +60,8 @@ SHARD_PREFIX = "part"
 _RESULT_SCHEMA = pa.schema([
     pa.field("prefix", pa.string()), pa.field("documents", pa.int64()), pa.field("tokens", pa.int64()),
     pa.field("sha256_bin", pa.string()), pa.field("sha256_idx", pa.string()),
+    pa.field("unique_documents", pa.int64()), pa.field("unique_tokens", pa.int64()),
+    pa.field("provenance", pa.string()),
     pa.field("rejected_id", pa.string()), pa.field("rejected_reason", pa.string()),
 ])
 
@@ -62,6 +73,9 @@ class TokenizeOptions:
     num_shards: int | None = None  # repartition to this many tasks (one shard or more each); None keeps the input's
     shuffle_seed: int | None = None  # shuffle documents across and within shards (Megatron splits take file tails)
     copy_tokenizer: bool = True  # put the artifact in <tokens>/tokenizer so the folder decodes on its own
+    rehydration: RehydrationConfig | None = None  # write documents several times by duplicate-group size
+    provenance: bool = True  # write <prefix>.provenance.parquet beside every shard
+    run_record: dict[str, Any] | None = None  # who wrote these tokens (pipeline run, stage); a run_id is added
 
 
 # -- per-document logic (pure, no Spark) ---------------------------------------------------------------------------
@@ -108,48 +122,72 @@ def _worker_tokenizer(bundle: TokenizerBundle) -> Tokenizer:
 
 
 def tokenize_partition(batches: Iterator[pa.RecordBatch], partition: int, bundle: TokenizerBundle, folder: str,
-                       dtype: str, target_shard_tokens: int | None) -> Iterator[pa.RecordBatch]:
-    """Encode one partition into ``<folder>/part-<partition>-<k>`` shards; yield one result row per shard/reject."""
+                       dtype: str, target_shard_tokens: int | None, run_id: str = "",
+                       provenance: bool = True) -> Iterator[pa.RecordBatch]:
+    """Encode one partition into ``<folder>/part-<partition>-<k>`` shards; yield one result row per shard/reject.
+
+    Input columns: ``id``, ``text`` and optionally ``source``, ``url``, ``copy`` (rehydration repeat, 0 = first).
+    """
     tokenizer = _worker_tokenizer(bundle)
-    shards: list[ShardInfo] = []
+    results: list[dict[str, Any]] = []
     rejected: list[tuple[str, str]] = []
     writer: ShardWriter | None = None
+    sidecar = ProvenanceBuffer(run_id, bundle.hash)
+
+    def close_shard() -> None:
+        info = writer.close()
+        name = sidecar.write(info.prefix) if provenance else None
+        results.append({"prefix": Path(info.prefix).name, "documents": info.documents, "tokens": info.tokens,
+                        "sha256_bin": info.sha256_bin, "sha256_idx": info.sha256_idx,
+                        "unique_documents": sidecar.unique_documents, "unique_tokens": sidecar.unique_tokens,
+                        "provenance": name})
+        sidecar.clear()
+
     try:
         for batch in batches:
             if not batch.num_rows:
                 continue
+            names = batch.schema.names
             doc_ids = batch.column("id").to_pylist()
+            sources = batch.column("source").to_pylist() if "source" in names else [None] * batch.num_rows
+            urls = batch.column("url").to_pylist() if "url" in names else [None] * batch.num_rows
+            copies = batch.column("copy").to_pylist() if "copy" in names else [0] * batch.num_rows
             documents, reasons = encode_documents(tokenizer, batch.column("text").to_pylist())
-            kept = [d for d, r in zip(documents, reasons) if r is None]
-            rejected.extend((i, r) for i, r in zip(doc_ids, reasons) if r is not None)
-            if not kept:
+            kept_rows = [i for i, r in enumerate(reasons) if r is None]
+            # a rejected document is counted once, not once per rehydrated copy
+            rejected.extend((doc_ids[i], r) for i, r in enumerate(reasons) if r is not None and not copies[i])
+            if not kept_rows:
                 continue
-            flat, lengths = flatten(kept)
+            flat, lengths = flatten([documents[i] for i in kept_rows])
             offsets = np.zeros(lengths.size + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
             start = 0
             while start < lengths.size:
                 if writer is None:
-                    writer = ShardWriter(Path(folder) / f"{SHARD_PREFIX}-{partition:05d}-{len(shards):04d}", dtype)
+                    shard_number = len(results)
+                    writer = ShardWriter(Path(folder) / f"{SHARD_PREFIX}-{partition:05d}-{shard_number:04d}", dtype)
                 end = lengths.size
                 if target_shard_tokens:
                     # Fewest documents that bring this shard to the target (at least one; documents never split).
                     needed = offsets[start] + target_shard_tokens - writer.num_tokens
                     end = min(lengths.size, max(start + 1, int(np.searchsorted(offsets, needed, side="left"))))
+                base = writer.num_tokens - int(offsets[start])
+                for k in range(start, end):
+                    row = kept_rows[k]
+                    sidecar.add(doc_ids[row], sources[row], urls[row], int(copies[row] or 0),
+                                base + int(offsets[k]), int(lengths[k]))
                 writer.add_batch(flat[offsets[start]:offsets[end]], lengths[start:end])
                 start = end
                 if target_shard_tokens and writer.num_tokens >= target_shard_tokens:
-                    shards.append(writer.close())
+                    close_shard()
                     writer = None
         if writer is not None:
-            shards.append(writer.close())
+            close_shard()
             writer = None
     finally:
         if writer is not None:  # an exception escaped: leave nothing half-written
             writer.abort()
-    rows = [{"prefix": Path(s.prefix).name, "documents": s.documents, "tokens": s.tokens,
-             "sha256_bin": s.sha256_bin, "sha256_idx": s.sha256_idx} for s in shards]
-    rows += [{"rejected_id": i, "rejected_reason": r} for i, r in rejected]
+    rows = results + [{"rejected_id": i, "rejected_reason": r} for i, r in rejected]
     if rows:
         yield pa.RecordBatch.from_pylist(rows, schema=_RESULT_SCHEMA)
 
@@ -177,7 +215,18 @@ def write_token_shards(df: "DataFrame", bundle: TokenizerBundle, folder: str | P
     dtype = choose_dtype(vocab_size, options.dtype)
 
     id_column = F.col("id") if "id" in df.columns else F.monotonically_increasing_id()
-    frame = df.select(id_column.cast("string").alias("id"), F.col("text"))
+    optional = [F.col(c).cast("string").alias(c) if c in df.columns else F.lit(None).cast("string").alias(c)
+                for c in ("source", "url")]
+    frame = df.select(id_column.cast("string").alias("id"), F.col("text"), *optional)
+    rehydration = options.rehydration
+    if rehydration is not None:
+        if rehydration.size_column not in df.columns:
+            raise CuratorError(f"rehydration needs the column {rehydration.size_column!r} (written by the dedup "
+                               f"stage); the corpus has {df.columns}")
+        # One row per copy, before the shuffle, so the copies of a document land far apart.
+        frame = (df.select(id_column.cast("string").alias("id"), F.col("text"), *optional,
+                           copies_column(rehydration).alias("_copies"))
+                 .withColumn("copy", F.explode(F.sequence(F.lit(0), F.col("_copies") - 1))).drop("_copies"))
     if options.shuffle_seed is not None:
         partitions = options.num_shards or frame.rdd.getNumPartitions()
         frame = (frame.withColumn("_order", F.rand(options.shuffle_seed)).repartition(partitions, "_order")
@@ -186,10 +235,13 @@ def write_token_shards(df: "DataFrame", bundle: TokenizerBundle, folder: str | P
         frame = frame.repartition(options.num_shards)
 
     folder_text, dtype_name, target = str(folder), dtype.name, options.target_shard_tokens
+    run_record = {"run_id": uuid.uuid4().hex, "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  **(options.run_record or {})}
+    run_id, provenance = run_record["run_id"], options.provenance
 
     def run(batches):
         partition = TaskContext.get().partitionId()
-        yield from tokenize_partition(batches, partition, bundle, folder_text, dtype_name, target)
+        yield from tokenize_partition(batches, partition, bundle, folder_text, dtype_name, target, run_id, provenance)
 
     from curator.document import spark_schema
 
@@ -217,8 +269,17 @@ def write_token_shards(df: "DataFrame", bundle: TokenizerBundle, folder: str | P
         documents=sum(r["documents"] for r in shards),
         tokens=sum(r["tokens"] for r in shards),
         shards=[ShardEntry(prefix=r["prefix"], documents=r["documents"], tokens=r["tokens"],
-                           sha256_bin=r["sha256_bin"], sha256_idx=r["sha256_idx"]) for r in shards],
+                           sha256_bin=r["sha256_bin"], sha256_idx=r["sha256_idx"], provenance=r["provenance"])
+                for r in shards],
         rejected=dict(sorted(rejected_counts.items())),
+        run=run_record,
+        rehydration=None if rehydration is None else {
+            "table": rehydration.model_dump(),
+            "documents_before": sum(r["unique_documents"] for r in shards),
+            "tokens_before": sum(r["unique_tokens"] for r in shards),
+            "documents_after": sum(r["documents"] for r in shards),
+            "tokens_after": sum(r["tokens"] for r in shards),
+        },
     )
     write_manifest(folder, manifest)
     return manifest
@@ -227,8 +288,9 @@ def write_token_shards(df: "DataFrame", bundle: TokenizerBundle, folder: str | P
 def _remove_leftovers(folder: Path, reported: set[str]) -> None:
     """Delete temporaries of killed attempts and shard files no successful task reported."""
     removed = remove_stale_temporaries(folder)
-    for path in list(folder.glob(f"{SHARD_PREFIX}-*.bin")) + list(folder.glob(f"{SHARD_PREFIX}-*.idx")):
-        if path.stem not in reported:
+    for path in list(folder.glob(f"{SHARD_PREFIX}-*.bin")) + list(folder.glob(f"{SHARD_PREFIX}-*.idx")) + list(
+            folder.glob(f"{SHARD_PREFIX}-*{sidecar_name('')}")):
+        if path.name.split(".")[0] not in reported:
             path.unlink(missing_ok=True)
             removed.append(path)
     if removed:
@@ -290,7 +352,10 @@ def _read_documents(spark: "SparkSession", paths: list[str]) -> "DataFrame":
 def tokenize_stats(manifest: Manifest, folder: Path) -> dict[str, Any]:
     return {"tokens_dir": str(folder), "documents": manifest.documents, "tokens": manifest.tokens,
             "shards": len(manifest.shards), "dtype": manifest.dtype, "tokenizer_hash": manifest.tokenizer.hash,
-            "rejected": manifest.rejected, "rejected_total": sum(manifest.rejected.values())}
+            "rejected": manifest.rejected, "rejected_total": sum(manifest.rejected.values()),
+            **({"run_id": manifest.run["run_id"]} if manifest.run else {}),
+            **({"rehydration": {k: v for k, v in manifest.rehydration.items() if k != "table"}}
+               if manifest.rehydration else {})}
 
 
 __all__ = [

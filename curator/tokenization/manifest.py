@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -51,6 +51,7 @@ class ShardEntry(_Strict):
     tokens: int = Field(ge=0)
     sha256_bin: str
     sha256_idx: str
+    provenance: str | None = None  # sidecar file name (Parquet), relative to the folder
 
     @model_validator(mode="after")
     def _prefix_inside_folder(self) -> "ShardEntry":
@@ -69,6 +70,10 @@ class Manifest(_Strict):
     shards: list[ShardEntry]
     # Documents that produced no shard entry, by stable reason (e.g. tokenize_empty); not counted in `documents`.
     rejected: dict[str, int] = Field(default_factory=dict)
+    # Who wrote the tokens: run_id (also in every provenance sidecar), creation time, pipeline run folder and stage.
+    run: dict[str, Any] | None = None
+    # Rehydration table and documents/tokens before (one copy each) and after upsampling; null when not used.
+    rehydration: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _totals_match_shards(self) -> "Manifest":

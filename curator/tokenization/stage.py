@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from curator.errors import CuratorError
 from curator.stage import Stage, StageConfig, StageContext
+from curator.tokenization.rehydrate import RehydrationConfig
 from curator.tokenization.recipe import TokenizerRecipe
 
 
@@ -54,12 +55,15 @@ class TokenizeConfig(StageConfig):
     target_shard_tokens: int | None = Field(None, gt=0, description="roll to a new shard after this many tokens")
     num_shards: int | None = Field(None, gt=0, description="number of tasks (default: the input's partitions)")
     shuffle_seed: int | None = Field(1234, description="shuffle documents before writing; null keeps input order")
+    rehydrate: RehydrationConfig | None = Field(None, description="upsample by duplicate-group size (needs dedup)")
+    provenance: bool = Field(True, description="write a provenance sidecar (Parquet) beside every shard")
 
 
 class TokenizeStage(Stage):
     name = "tokenize"
     Config = TokenizeConfig
     is_sink = True
+    reasons: ClassVar[tuple[str, ...]] = ("tokenize_empty", "tokenize_missing_text")
 
     def tokenizer_dir(self, ctx: StageContext) -> Path:
         if self.config.tokenizer:
@@ -76,7 +80,9 @@ class TokenizeStage(Stage):
 
         bundle = read_bundle(self.tokenizer_dir(ctx))
         options = TokenizeOptions(dtype=self.config.dtype, target_shard_tokens=self.config.target_shard_tokens,
-                                  num_shards=self.config.num_shards, shuffle_seed=self.config.shuffle_seed)
+                                  num_shards=self.config.num_shards, shuffle_seed=self.config.shuffle_seed,
+                                  rehydration=self.config.rehydrate, provenance=self.config.provenance,
+                                  run_record={"run_dir": str(ctx.run_dir), "stage": ctx.stage_name})
         manifest = write_token_shards(df, bundle, out_dir / TOKENS_SUBDIR, options)
         stats = tokenize_stats(manifest, ctx.run_dir / ctx.stage_name / TOKENS_SUBDIR)
         return stats

@@ -192,6 +192,8 @@ class TrainConfig(_Strict):
     dtype: Literal["auto", "bf16", "fp32"] = Field("auto", description="auto: bf16 autocast on CUDA, fp32 on CPU")
     seed: int = 1234
     max_consecutive_skips: int = Field(10, gt=0, description="abort after this many non-finite steps in a row")
+    log_documents: bool = Field(False, description="write documents_seen.rank<r>.jsonl: the source documents "
+                                                   "(id, shard, position) of every sample each step trained on")
 
     @model_validator(mode="after")
     def _check_sizes(self) -> "TrainConfig":

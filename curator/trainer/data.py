@@ -63,6 +63,21 @@ class TokenSource:
         # Document d of the folder is document d - doc_base[s] of shard s.
         self.doc_base = np.cumsum([0] + [s.num_documents for s in self.shards]).astype(np.int64)
         self.doc_lengths = np.concatenate([np.diff(s.document_offsets) for s in self.shards]).astype(np.int64)
+        self._sidecar_ids: dict[int, list[str] | None] = {}
+
+    def provenance(self, doc: int) -> dict:
+        """Where folder document ``doc`` is stored and, from the shard's provenance sidecar, its document id."""
+        import pyarrow.parquet as pq
+
+        shard_index = int(np.searchsorted(self.doc_base, doc, side="right")) - 1
+        entry = self.manifest.shards[shard_index]
+        if shard_index not in self._sidecar_ids:  # read lazily, one column, once per shard
+            path = self.folder / entry.provenance if entry.provenance else None
+            self._sidecar_ids[shard_index] = (pq.read_table(path, columns=["id"]).column("id").to_pylist()
+                                              if path is not None and path.is_file() else None)
+        ids = self._sidecar_ids[shard_index]
+        index = doc - int(self.doc_base[shard_index])
+        return {"shard": entry.prefix, "doc_index": index, "id": ids[index] if ids is not None else None}
 
     def _check_token_ids(self, shard) -> None:
         """Every id must index the embedding table: one vectorised max per shard (a damaged shard would otherwise
@@ -130,6 +145,16 @@ class WindowStream:
         self._window_order = rng.permutation(self.samples_per_epoch)
         self._epoch = epoch
 
+    def window_documents(self, k: int) -> list[int]:
+        """Folder document numbers whose tokens make up sample ``k`` (same walk as :meth:`window`)."""
+        epoch, within = divmod(k, self.samples_per_epoch)
+        if epoch != self._epoch:
+            self._load_epoch(epoch)
+        start = int(self._window_order[within]) * self.seq_len
+        first = int(np.searchsorted(self._ends, start, side="right"))  # document holding the first token
+        last = int(np.searchsorted(self._ends, start + self.seq_len, side="right"))  # ... and the last
+        return [int(d) for d in self._order[first:min(last, len(self._order) - 1) + 1]]
+
     def window(self, k: int) -> np.ndarray:
         """Sample ``k`` of this stream (any non-negative integer): int64 array of ``seq_len + 1`` tokens."""
         epoch, within = divmod(k, self.samples_per_epoch)
@@ -192,6 +217,14 @@ class BlendedSamples:
 
     def source_of(self, sample_id: int) -> int:
         return 0 if self._dataset_index is None else int(self._dataset_index[sample_id])
+
+    def documents(self, sample_id: int) -> list[dict]:
+        """Provenance of every document in one sample: folder, shard, position and id (see TokenSource)."""
+        source = self.source_of(sample_id)
+        k = sample_id if self._sample_index is None else int(self._sample_index[sample_id])
+        stream = self.streams[source]
+        return [{"folder": str(stream.source.folder), **stream.source.provenance(doc)}
+                for doc in stream.window_documents(k)]
 
     def __getitem__(self, sample_id: int) -> np.ndarray:
         if not 0 <= sample_id < self.num_samples:

@@ -19,6 +19,7 @@ resumes from, so no step is logged twice.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -109,7 +110,6 @@ class MetricsLog:
     def write(self, record: dict) -> None:
         if not self.enabled:
             return
-        import json
 
         with open(self.path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
@@ -282,6 +282,8 @@ class Trainer:
             ids = micro_batch_ids(step=step + self.data_offset, micro=micro, rank=self.dist.rank, world_size=self.dist.world_size,
                                   micro_batch_size=cfg.micro_batch_size, global_batch_size=cfg.global_batch_size)
             inputs, targets = (self._to_device(t) for t in PretrainData.batch(self.data.train, ids))
+            if cfg.log_documents:
+                self._log_documents(step, ids)
             last = micro == self.grad_accum - 1
             with self._sync_context(last), self._autocast():
                 loss = self.runner(inputs, targets) / self.grad_accum
@@ -297,6 +299,14 @@ class Trainer:
             self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         return loss_value, norm_value, applied
+
+    def _log_documents(self, step: int, sample_ids) -> None:
+        """Append which source documents this rank's samples hold (``log_documents``, off by default)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.output_dir / f"documents_seen.rank{self.dist.rank}.jsonl", "a") as handle:
+            for sample in sample_ids:
+                handle.write(json.dumps({"step": step, "sample": sample,
+                                         "documents": self.data.train.documents(sample)}) + "\n")
 
     def _sync_context(self, last_micro: bool):
         # Gradient all-reduce only once per optimizer step.

@@ -1,0 +1,1 @@
+"""Benchmark decontamination: n-gram overlap between documents and evaluation sets (see ``stage.py``)."""
