@@ -23,6 +23,7 @@ from typing import Any
 
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
+from curator.progress import QuietProgress, StageProgress
 from curator.specs import PipelineSpec, StageSpec
 from curator.stage import StageContext
 
@@ -40,11 +41,13 @@ class StageResult:
 
 
 class PipelineRunner:
-    def __init__(self, spec: PipelineSpec, output: str | None = None, master: str | None = None, spark=None):
+    def __init__(self, spec: PipelineSpec, output: str | None = None, master: str | None = None, spark=None,
+                 progress: StageProgress | None = None):
         self.spec = spec
         self.root = spec.output_root(output)
         self.master = master
         self._spark = spark
+        self.progress = progress or QuietProgress()
 
     @property
     def spark(self):
@@ -87,6 +90,7 @@ class PipelineRunner:
 
     def run_all(self, force: bool = False) -> list[StageResult]:
         results = [self.run_stage(s.name, force=force) for s in self.spec.stages]
+        self.write_report()
         return results
 
     def run_stage(self, name: str, force: bool = False) -> StageResult:
@@ -94,6 +98,7 @@ class PipelineRunner:
         final = self.stage_dir(name)
         if not force and self.is_complete(name):
             log.info("stage %s already complete for this spec; skipping", name)
+            self.progress.skipped(name)
             return StageResult(name, True, json.loads((final / "stats.json").read_text()))
 
         previous = self.previous_document_stage(name)
@@ -104,6 +109,7 @@ class PipelineRunner:
             )
 
         self.root.mkdir(parents=True, exist_ok=True)
+        self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
         tmp = self.root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
         scratch = self.root / "_scratch" / name
         started = time.time()
@@ -114,10 +120,11 @@ class PipelineRunner:
         )
         try:
             input_df = None if previous is None else self.spark.read.parquet(str(self.stage_dir(previous.name) / "data"))
-            if stage_spec.is_sink:
-                stats = self._run_sink(stage, input_df, ctx, tmp)
-            else:
-                stats = self._run_documents(stage, input_df, ctx, tmp, previous)
+            with self.progress.running(self.spark, name):
+                if stage_spec.is_sink:
+                    stats = self._run_sink(stage, input_df, ctx, tmp)
+                else:
+                    stats = self._run_documents(stage, input_df, ctx, tmp, previous)
             stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
                          fingerprint=self.fingerprint(name))
             (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
@@ -128,6 +135,7 @@ class PipelineRunner:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(scratch, ignore_errors=True)
+        self.progress.finished(name, stats, stats["seconds"])
         self.write_ledger()
         return StageResult(name, False, stats)
 
@@ -216,7 +224,9 @@ class PipelineRunner:
     def write_ledger(self) -> dict[str, Any]:
         ledger = self.ledger()
         (self.root / LEDGER).write_text(json.dumps(ledger, indent=2))
-        self._write_report(ledger)
+        from curator.report import write_reports
+
+        write_reports(self.root, ledger)  # report.md from the stats alone: cheap enough after every stage
         if ledger["input"] is not None and not ledger["balanced"]:
             raise LedgerError(
                 f"ledger does not balance: input {ledger['input']} != kept {ledger['kept']} + rejected "
@@ -224,12 +234,10 @@ class PipelineRunner:
             )
         return ledger
 
-    def _write_report(self, ledger: dict[str, Any]) -> None:
-        lines = [f"# curator run: {self.spec.name}", "", f"Input documents: {ledger['input']}",
-                 f"Kept after last completed stage: {ledger['kept']}",
-                 f"Ledger balanced: {ledger['balanced']}", "", "| stage | in | kept | rejected (by reason) |",
-                 "|---|---:|---:|---|"]
-        for row in ledger["stages"]:
-            reasons = ", ".join(f"{k}={v}" for k, v in row["rejected"].items()) or "-"
-            lines.append(f"| {row['stage']} | {row['in']} | {row['kept']} | {reasons} |")
-        (self.root / "report.md").write_text("\n".join(lines) + "\n")
+    def write_report(self) -> Path:
+        """The full run report (``report.html``, ``report.md``, ``report.json``) from Spark aggregations over every
+        written stage output; returns the path of ``report.html``."""
+        from curator.report import write_reports
+
+        with self.progress.running(self.spark, "report"):
+            return write_reports(self.root, self.ledger(), spark=self.spark)

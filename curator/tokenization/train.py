@@ -46,6 +46,11 @@ def sample_training_texts(df: "DataFrame", spec: SampleSpec) -> tuple[list[str],
         raise CuratorError(f"the corpus has no `text` column (columns: {df.columns})")
     frame = df.where(F.col("text").isNotNull() & (F.length(F.trim("text")) > 0))
     stats: dict[str, Any] = {}
+    if spec.holdout_fraction > 0:
+        if "id" not in df.columns:
+            raise CuratorError("sample.holdout_fraction needs an `id` column to choose held-out documents by")
+        frame = frame.where(~heldout_documents(spec.holdout_fraction, spec.seed))
+        stats["holdout"] = {"fraction": spec.holdout_fraction, "seed": spec.seed}
     if spec.balance_by_lang:
         if "lang" not in df.columns:
             raise CuratorError("sample.balance_by_lang needs a `lang` column: run the langid stage first")
@@ -87,6 +92,13 @@ def sample_training_texts(df: "DataFrame", spec: SampleSpec) -> tuple[list[str],
     if taken_per_lang:
         stats["sampled_per_lang"] = dict(sorted(taken_per_lang.items()))
     return texts, stats
+
+
+def heldout_documents(fraction: float, seed: int):
+    """Spark condition true for the documents a recipe holds out of tokenizer training (stable: a hash of ``id``)."""
+    from pyspark.sql import functions as F
+
+    return (F.abs(F.xxhash64(F.col("id"), F.lit(seed))) % 10_000) < int(round(fraction * 10_000))
 
 
 # -- training (driver) ------------------------------------------------------------------------------------------
@@ -227,6 +239,6 @@ def train_tokenizer(df: "DataFrame", recipe: TokenizerRecipe, output_dir: str | 
 
 
 __all__ = [
-    "EmptyCorpusError", "sample_training_texts", "train_from_texts", "train_tokenizer", "training_sentences",
-    "write_artifact",
+    "EmptyCorpusError", "heldout_documents", "sample_training_texts", "train_from_texts", "train_tokenizer",
+    "training_sentences", "write_artifact",
 ]
