@@ -178,11 +178,12 @@ class SparkProgress:
 
 
 @contextmanager
-def step(message: str, out: Console | None = None) -> Iterator[None]:
-    """A spinner with elapsed time for a long driver-side step (training), then a line saying how long it took."""
+def step(message: str, out: Console | None = None, live: bool = True) -> Iterator[None]:
+    """A spinner for a long driver-side step (training), then a line saying how long it took. ``live=False``
+    prints a start line instead of the spinner (when something else writes progress to the terminal)."""
     out = out or console
     started = time.monotonic()
-    if out.is_terminal:
+    if live and out.is_terminal:
         with out.status(f"{message} ..."):
             yield
     else:

@@ -56,8 +56,8 @@ def stage_warnings(name: str, stats: dict[str, Any]) -> list[str]:
 
 def bytes_per_token_warnings(rows: list[dict[str, Any]], min_docs: int = 5) -> list[str]:
     return [f"tokenizer: {r['lang']} encodes at {r['bytes_per_token']:.2f} bytes per token (below "
-            f"{MIN_BYTES_PER_TOKEN}) on {r['docs']} documents; the tokenizer has barely learnt it (too little of it in "
-            f"the training sample?)."
+            f"{MIN_BYTES_PER_TOKEN}) on {r['docs']} documents; the tokenizer has barely learnt it (too little of it "
+            f"in the training sample?)."
             for r in rows if r.get("bytes_per_token") and r["docs"] >= min_docs
             and r["bytes_per_token"] < MIN_BYTES_PER_TOKEN]
 

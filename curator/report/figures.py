@@ -308,7 +308,8 @@ def tokenizer_figures(spark: "SparkSession", run: RunFolder, tokenizer) -> dict[
         from curator.tokenization.train import heldout_documents
 
         corpus = corpus.where(heldout_documents(holdout["fraction"], holdout["seed"]))
-        figures["measured_on"] = f"held-out documents ({holdout['fraction']:.0%} of {corpus_stage.name}, never sampled)"
+        figures["measured_on"] = (f"held-out documents ({holdout['fraction']:.0%} of {corpus_stage.name}, "
+                                  "never sampled for training)")
     else:
         figures["measured_on"] = f"all of {corpus_stage.name} (the recipe holds nothing out: training text)"
     lang = F.col("lang") if "lang" in corpus.columns else F.lit(None).cast("string")

@@ -166,8 +166,8 @@ def _duplicates(figures: dict[str, Any]) -> str:
             out.append(absent(f"{stage}: no duplicate groups."))
             continue
         out.append(figure(f"group-sizes-{stage}", charts.bar_chart(
-            [f"{size} docs" for size in sizes], list(sizes.values()), f"{stage}: groups by size (survivor + duplicates)",
-            f"chart-groups-{index}", xlabel="groups")))
+            [f"{size} docs" for size in sizes], list(sizes.values()),
+            f"{stage}: groups by size (survivor + duplicates)", f"chart-groups-{index}", xlabel="groups")))
     return "".join(out)
 
 
@@ -177,8 +177,9 @@ def _totals(figures: dict[str, Any]) -> str:
         return absent("No stage reported totals.")
     out = []
     for index, (stage, values) in enumerate(totals.items()):
-        out.append(figure(f"totals-{stage}", charts.bar_chart(list(values), list(values.values()),
-                                                              f"{stage}: totals over its output", f"chart-totals-{index}")))
+        chart = charts.bar_chart(list(values), list(values.values()), f"{stage}: totals over its output",
+                                 f"chart-totals-{index}")
+        out.append(figure(f"totals-{stage}", chart))
     return "".join(out)
 
 
@@ -239,6 +240,7 @@ def _examples(figures: dict[str, Any]) -> str:
                 docs.append(f'<div class="doc">{_doc(example, "rejected")}{_doc(counterpart, "kept")}</div>')
             else:
                 docs.append(f'<div class="doc single">{_doc(example, "rejected")}</div>')
-        out.append(f'<details class="reason" data-reason="{esc(group["reason"])}"><summary><b>{esc(group["stage"])}'
-                   f" / {esc(group['reason'])}</b> · {fmt(group['count'])} documents</summary>{''.join(docs)}</details>")
+        heading = f"<b>{esc(group['stage'])} / {esc(group['reason'])}</b> · {fmt(group['count'])} documents"
+        out.append(f'<details class="reason" data-reason="{esc(group["reason"])}"><summary>{heading}</summary>'
+                   f"{''.join(docs)}</details>")
     return "".join(out)

@@ -76,7 +76,8 @@ def render_markdown(run: RunFolder, figures: dict[str, Any] | None, warnings: li
     tokenizer = figures.get("tokenizer")
     if tokenizer:
         out += ["## Tokenizer", ""]
-        out += [f"{tokenizer.get('algorithm')} `{tokenizer.get('recipe')}`, vocabulary {_cell(tokenizer.get('vocab_size'))}, "
+        out += [f"{tokenizer.get('algorithm')} `{tokenizer.get('recipe')}`, "
+                f"vocabulary {_cell(tokenizer.get('vocab_size'))}, "
                 f"trained on {_cell(tokenizer.get('sampled_documents'))} documents / "
                 f"{_cell(tokenizer.get('sampled_chars'))} characters. Bytes per token measured on "
                 f"{tokenizer.get('measured_on', '-')}:", ""]

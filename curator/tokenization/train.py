@@ -230,7 +230,12 @@ def write_artifact(bundle: TokenizerBundle, output_dir: str | Path, overwrite: b
 def train_tokenizer(df: "DataFrame", recipe: TokenizerRecipe, output_dir: str | Path,
                     overwrite: bool = False) -> dict[str, Any]:
     """Sample ``df`` on Spark, train on the driver, write the artifact folder; return stats."""
+    from curator.report.checks import tokenizer_size_warning
+
     texts, sample_stats = sample_training_texts(df, recipe.sample)
+    warning = tokenizer_size_warning(recipe.vocab_size, sample_stats["sampled_chars"])
+    if warning:
+        log.warning(warning)
     bundle = train_from_texts(texts, recipe)
     write_artifact(bundle, output_dir, overwrite=overwrite)
     return {"recipe": recipe.name, "algorithm": recipe.algorithm, "vocab_size": bundle.meta["vocab_size"],
