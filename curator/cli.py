@@ -65,7 +65,7 @@ def print_report_path(report: Path) -> None:
     summary = report.parent / REPORT_JSON
     for warning in json.loads(summary.read_text()).get("warnings", []) if summary.exists() else []:
         console.print(f"[yellow]warning:[/yellow] {warning}")
-    console.print(f"[bold]report:[/bold] {report.resolve()}")
+    console.print(f"[bold]report:[/bold] {report.resolve()}", soft_wrap=True)  # one line: easy to copy
 
 
 @app.command()

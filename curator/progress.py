@@ -53,13 +53,13 @@ class StageProgress:
 
     def started(self, name: str, kind: str, index: int, total: int) -> None:
         label = name if name == kind else f"{name} ({kind})"
-        self.out.print(f"[bold cyan]start[/bold cyan] {label} [dim]\\[{index}/{total}][/dim]")
+        self.out.print(f"[bold cyan]start[/bold cyan] {label} [dim]\\[{index}/{total}][/dim]", soft_wrap=True)
 
     def skipped(self, name: str) -> None:
-        self.out.print(f"[dim]skip  {name}: already complete for this spec[/dim]")
+        self.out.print(f"[dim]skip  {name}: already complete for this spec[/dim]", soft_wrap=True)
 
     def finished(self, name: str, stats: dict[str, Any], seconds: float) -> None:
-        self.out.print(stage_end_line(name, stats, seconds))
+        self.out.print(stage_end_line(name, stats, seconds), soft_wrap=True)
 
     @contextmanager
     def running(self, spark, label: str) -> Iterator[None]:

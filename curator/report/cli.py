@@ -58,8 +58,11 @@ def register(app) -> None:
         """Print a seeded sample of a stage's documents with their annotations."""
         from rich.console import Console
 
+        from curator.errors import CuratorError
         from curator.report.show import documents_json, render_documents, sample_documents
 
+        if not run_dir.is_dir():
+            raise CuratorError(f"no run folder at {run_dir}")
         spark = _session(master, "curator-show")
         documents = sample_documents(spark, run_dir, stage, rejected=rejected, reason=reason, lang=lang, n=n,
                                      seed=seed, max_chars=chars or None)
