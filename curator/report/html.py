@@ -26,8 +26,7 @@ header p{margin:4px 0 0;color:#c6cbd4}nav{padding:8px 32px;background:#e9ecf1;fo
 nav a{margin-right:14px;color:#2a4f8f;text-decoration:none}main{padding:8px 32px 40px;max-width:1200px}
 section{background:#fff;border:1px solid #dde1e7;border-radius:6px;margin:16px 0;padding:12px 20px}
 h2{font-size:17px;margin:6px 0 10px}table{border-collapse:collapse;margin:8px 0;font-size:13px}
-th,td{border-bottom:1px solid #e3e6eb;padding:3px 10px;text-align:right}th{background:#f1f3f6}
-td:first-child,th:first-child{text-align:left}.cards{display:flex;gap:16px;flex-wrap:wrap}
+th,td{border-bottom:1px solid #e3e6eb;padding:3px 10px;text-align:left}th{background:#f1f3f6}td.n{text-align:right}.cards{display:flex;gap:16px;flex-wrap:wrap}
 .card{background:#f1f4f9;border-radius:6px;padding:8px 14px;min-width:130px}.card b{display:block;font-size:20px}
 figure.chart{margin:8px 0}figure.chart svg{max-width:100%;height:auto}.grid{display:flex;flex-wrap:wrap;gap:8px}
 .warn{background:#fff4e5;border-left:4px solid #e07b39;padding:6px 10px;margin:6px 0}.muted{color:#6b7380}
@@ -56,8 +55,13 @@ def fmt(value: Any) -> str:
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f'<td class="n">{fmt(value)}</td>' if numeric else f"<td>{fmt(value)}</td>"
 
 
 def figure(name: str, svg: str) -> str:
@@ -240,7 +244,8 @@ def _examples(figures: dict[str, Any]) -> str:
                 docs.append(f'<div class="doc">{_doc(example, "rejected")}{_doc(counterpart, "kept")}</div>')
             else:
                 docs.append(f'<div class="doc single">{_doc(example, "rejected")}</div>')
-        heading = f"<b>{esc(group['stage'])} / {esc(group['reason'])}</b> · {fmt(group['count'])} documents"
+        noun = "document" if group["count"] == 1 else "documents"
+        heading = f"<b>{esc(group['stage'])} / {esc(group['reason'])}</b> · {fmt(group['count'])} {noun}"
         out.append(f'<details class="reason" data-reason="{esc(group["reason"])}"><summary>{heading}</summary>'
                    f"{''.join(docs)}</details>")
     return "".join(out)
