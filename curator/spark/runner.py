@@ -88,9 +88,11 @@ class PipelineRunner:
 
     # -- running ----------------------------------------------------------------------------------------------
 
-    def run_all(self, force: bool = False) -> list[StageResult]:
+    def run_all(self, force: bool = False, report: bool = False) -> list[StageResult]:
+        """Every stage in order; ``report`` then writes the full run report (``curator run`` always does)."""
         results = [self.run_stage(s.name, force=force) for s in self.spec.stages]
-        self.write_report()
+        if report:
+            self.write_report()
         return results
 
     def run_stage(self, name: str, force: bool = False) -> StageResult:

@@ -94,5 +94,5 @@ def small_run(spark, tmp_path_factory) -> SmallRun:
             {"stage": "tokenize", "shuffle_seed": None},
         ],
     })
-    PipelineRunner(spec, spark=spark).run_all()
+    PipelineRunner(spec, spark=spark).run_all(report=True)
     return SmallRun(folder / "run", corpus)

@@ -56,7 +56,7 @@ def demo_report(spark, tmp_path_factory) -> Path:
 
     output = tmp_path_factory.mktemp("demo") / "run"
     runner = PipelineRunner(load_pipeline(REPO_ROOT / "pipelines" / "demo.yaml"), output=str(output), spark=spark)
-    runner.run_all()
+    runner.run_all(report=True)
     return output / "report.html"
 
 
