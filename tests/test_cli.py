@@ -25,6 +25,7 @@ def test_help_lists_the_command_set():
         assert command in out.stdout
     for command in ("run", "stage", "validate", "report", "show"):
         assert curator(command, "--help").returncode == 0
+    assert "--verbose" in out.stdout and curator("-v", "validate", "pipelines/demo.yaml").returncode == 0
 
 
 def test_validate_shipped_demo_and_bad_spec(tmp_path):

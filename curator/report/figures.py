@@ -279,12 +279,12 @@ def group_sizes(spark: "SparkSession", run: RunFolder) -> dict[str, dict[str, in
 
 def _tokenizer_bundle(run: RunFolder):
     """(stage, bundle) of the run's first tokenizer-training stage, or None."""
-    for stage in run.sink_stages:
-        artifact = stage.path / "tokenizer"
-        if (artifact / "meta.json").exists() or stage.kind == "train_tokenizer":
-            try:
-                from curator.tokenization.tokenizer import read_bundle
+    from curator.tokenization.tokenizer import ARTIFACT_META, read_bundle
 
+    for stage in run.sink_stages:
+        artifact = stage.path / "tokenizer"  # any sink that leaves a tokenizer artifact there
+        if (artifact / ARTIFACT_META).exists():
+            try:
                 return stage, read_bundle(artifact)
             except Exception as error:  # a report must still be written when the artifact cannot be read
                 log.warning("report: cannot read the tokenizer in %s: %s", artifact, error)
