@@ -22,7 +22,7 @@ from curator.errors import CuratorError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate LLM pretraining data on Spark.")
 console = Console(stderr=True)
-COMMAND_MODULES = ("curator.quality.cli", "curator.tokenization.cli", "curator.trainer.cli")
+COMMAND_MODULES = ("curator.quality.cli", "curator.tokenization.cli", "curator.trainer.cli", "curator.report.cli")
 
 SpecArg = typer.Argument(..., help="pipeline spec, e.g. pipelines/demo.yaml", exists=False)
 OutputOpt = typer.Option(None, "--output", "-o", help="output root (default: the spec's output, else runs/<name>)")
@@ -30,18 +30,42 @@ MasterOpt = typer.Option(None, "--master", help="Spark master URL (default: the 
 ForceOpt = typer.Option(False, "--force", help="rerun stages even when their completion marker matches")
 
 
+@app.callback()
+def _options(verbose: bool = typer.Option(False, "--verbose", "-v", help="curator at INFO and Spark's own logs")):
+    """Curate LLM pretraining data on Spark."""
+    from curator.spark.session import set_verbose
+
+    set_verbose(verbose)
+    if verbose:
+        logging.getLogger("curator").setLevel(logging.INFO)
+
+
 @app.command()
 def run(spec: Path = SpecArg, output: Optional[str] = OutputOpt, master: Optional[str] = MasterOpt,
         force: bool = ForceOpt):
-    """Run every stage of a pipeline; completed stages are skipped."""
+    """Run every stage of a pipeline (completed ones are skipped), then write the run report."""
+    from curator.progress import StageProgress
     from curator.spark.runner import PipelineRunner
     from curator.specs import load_pipeline
 
-    runner = PipelineRunner(load_pipeline(spec), output=output, master=master)
+    pipeline = load_pipeline(spec)
+    runner = PipelineRunner(pipeline, output=output, master=master, progress=StageProgress(console))
     with runner.locked():  # one lock for the whole run: no other run slips in between two stages
-        runner.run_all(force=force, on_stage=_print_stage)
+        runner.run_all(force=force)
         ledger = runner.write_ledger()
     _print_ledger(ledger, runner.root)
+    report = runner.write_report()
+    print_report_path(report)
+
+
+def print_report_path(report: Path) -> None:
+    """The run's warnings (from ``report.json``) and where its report is: the last lines of a run."""
+    from curator.report import REPORT_JSON
+
+    summary = report.parent / REPORT_JSON
+    for warning in json.loads(summary.read_text()).get("warnings", []) if summary.exists() else []:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"[bold]report:[/bold] {report.resolve()}", soft_wrap=True)  # one line: easy to copy
 
 
 @app.command()
@@ -51,9 +75,11 @@ def stage(spec: Path = SpecArg, stage_name: str = typer.Argument(..., metavar="S
     from curator.spark.runner import PipelineRunner
     from curator.specs import load_pipeline
 
+    from curator.progress import StageProgress
+
     pipeline = load_pipeline(spec)
-    runner = PipelineRunner(pipeline, output=output, master=master)
-    _print_stage(runner.run_stage(stage_name, force=force))
+    runner = PipelineRunner(pipeline, output=output, master=master, progress=StageProgress(console))
+    runner.run_stage(stage_name, force=force)
 
 
 @app.command()
@@ -86,19 +112,6 @@ def ledger(spec: Path = SpecArg, output: Optional[str] = OutputOpt):
     _print_ledger(runner.write_ledger(), runner.root)
 
 
-def _print_stage(result) -> None:
-    stats = result.stats
-    if result.skipped:
-        console.print(f"[dim]{result.name}: already complete, skipped[/dim]")
-    elif stats.get("sink"):
-        console.print(f"[bold]{result.name}[/bold]: done in {stats['seconds']}s "
-                      + json.dumps({k: v for k, v in stats.items() if k not in ("stage", "kind", "fingerprint")})[:300])
-    else:
-        reasons = ", ".join(f"{k}={v}" for k, v in stats["rejected"].items()) or "none"
-        console.print(f"[bold]{result.name}[/bold]: in {stats['in']}, kept {stats['kept']}, rejected "
-                      f"{stats['rejected_total']} ({reasons}) in {stats['seconds']}s")
-
-
 def _print_ledger(ledger: dict, root: Path) -> None:
     table = Table(title=f"ledger: {root}")
     for col in ("stage", "in", "kept", "rejected"):
@@ -123,6 +136,7 @@ def _register_subcommands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # py4j logs every gateway call at INFO/DEBUG
     _register_subcommands()
     try:
         app(args=argv, standalone_mode=False)

@@ -2,6 +2,9 @@
 
     spark-submit pipelines/curate.py pipelines/demo.yaml                 # every stage
     spark-submit pipelines/curate.py pipelines/demo.yaml --stage langid  # one stage (what Airflow calls)
+
+Spark's start-up INFO logging comes from the driver JVM, which starts before this file runs; quiet it with
+    --driver-java-options "-Dlog4j.configurationFile=file:$PWD/curator/spark/log4j2.properties"
 """
 
 import sys

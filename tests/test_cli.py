@@ -21,10 +21,11 @@ def curator(*args, cwd=REPO):
 def test_help_lists_the_command_set():
     out = curator("--help")
     assert out.returncode == 0
-    for command in ("run", "stage", "validate", "ledger"):
+    for command in ("run", "stage", "validate", "ledger", "report", "show"):
         assert command in out.stdout
-    for command in ("run", "stage", "validate"):
+    for command in ("run", "stage", "validate", "report", "show"):
         assert curator(command, "--help").returncode == 0
+    assert "--verbose" in out.stdout and curator("-v", "validate", "pipelines/demo.yaml").returncode == 0
 
 
 def test_validate_shipped_demo_and_bad_spec(tmp_path):
@@ -47,6 +48,13 @@ def test_every_shipped_pipeline_spec_validates():
     assert out.returncode == 0, out.stderr
 
 
+def test_report_and_show_of_a_missing_run_are_clear_errors(tmp_path):
+    for args in (("report", tmp_path / "nothing"), ("show", tmp_path / "nothing", "langid")):
+        out = curator(*args)
+        assert out.returncode == 1 and "Traceback" not in out.stderr
+        assert "no completed stage" in out.stderr or "no run folder" in out.stderr
+
+
 def test_unknown_stage_is_a_clear_error(tmp_path):
     out = curator("stage", "pipelines/demo.yaml", "nosuch", "--output", tmp_path)
     assert out.returncode == 1 and "no stage 'nosuch'" in out.stderr and "Traceback" not in out.stderr
@@ -66,6 +74,11 @@ def test_run_and_stage_commands_end_to_end(tmp_path):
     run = curator("run", spec, "--output", out_dir)
     assert run.returncode == 0, run.stderr
     assert "ingest: already complete" in run.stderr and "balanced" in run.stderr
+    # Progress: a line when each stage starts and ends; no raw Spark console bar; the report path last.
+    assert "start langid" in run.stderr and "done langid: 1 in -> 1 kept" in run.stderr
+    assert "[Stage" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == f"report: {out_dir.resolve() / 'report.html'}"
+    assert (out_dir / "report.html").stat().st_size > 0
     ledger = json.loads((out_dir / "ledger.json").read_text())
     assert ledger["input"] == 2 and ledger["kept"] == 1 and ledger["balanced"]
 

@@ -8,6 +8,7 @@ it was trained on. Models are fastText supervised models with labels ``__label__
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import gzip
 import hashlib
 import json
@@ -18,7 +19,7 @@ import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, ContextManager, Iterator, Sequence
 
 from curator.errors import CuratorError
 from curator.hashing import file_sha256
@@ -276,7 +277,7 @@ def evaluate_model(model, examples: Sequence[tuple[str, str]], positive_label: s
             "n": len(truth), "n_positive": sum(truth)}
 
 
-def _fit_fasttext(train_file: str, output: str, params: TrainParams, threads: int) -> float:
+def _fit_fasttext(train_file: str, output: str, params: TrainParams, threads: int, verbose: int = 0) -> float:
     """Train (and quantise) a fastText supervised model; return the learning rate that converged."""
     from curator.fasttext_models import quiet_fasttext
 
@@ -286,10 +287,10 @@ def _fit_fasttext(train_file: str, output: str, params: TrainParams, threads: in
         try:
             model = fasttext.train_supervised(
                 input=train_file, epoch=params.epoch, lr=lr, dim=params.dim, wordNgrams=params.word_ngrams,
-                minCount=params.min_count, bucket=params.bucket, seed=params.seed, thread=threads, verbose=0)
+                minCount=params.min_count, bucket=params.bucket, seed=params.seed, thread=threads, verbose=verbose)
             if params.quantize:
                 model.quantize(input=train_file, qnorm=True, retrain=True, cutoff=params.cutoff, epoch=params.epoch,
-                               lr=lr, thread=threads, verbose=0)
+                               lr=lr, thread=threads, verbose=verbose)
             model.save_model(output)
             return lr
         except RuntimeError as e:
@@ -303,23 +304,33 @@ def _fit_fasttext(train_file: str, output: str, params: TrainParams, threads: in
 
 
 def train_classifier(inputs: Sequence[InputSpec], output: str | Path, params: TrainParams | None = None,
-                     threads: int = 2) -> TrainReport:
-    """Train, evaluate on the held-out split, optionally quantize, save ``output`` and ``output``.json."""
+                     threads: int = 2, phase: Callable[[str], ContextManager] | None = None,
+                     show_progress: bool = False) -> TrainReport:
+    """Train, evaluate on the held-out split, optionally quantize, save ``output`` and ``output``.json.
+
+    ``phase(message)`` wraps each step (the CLI prints it with its duration); ``show_progress`` lets fastText print
+    its own progress line (percent done, loss, ETA) on stderr while it fits."""
     params = params or TrainParams()
-    train, heldout, summaries = collect_examples(inputs, params)
+    phase = phase or (lambda message: contextlib.nullcontext())
+    with phase(f"reading examples from {len(inputs)} input(s)"):
+        train, heldout, summaries = collect_examples(inputs, params)
     random.Random(params.seed).shuffle(train)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    steps = "fitting" + (" and quantizing" if params.quantize else "")
+    with tempfile.TemporaryDirectory() as tmp, phase(f"{steps} fastText on {len(train):,} examples, "
+                                                     f"{params.epoch} epochs, {threads} threads"):
         train_file = Path(tmp) / "train.txt"
         train_file.write_text("".join(f"__label__{label} {text}\n" for label, text in train), encoding="utf-8")
         # The fit runs in a fresh interpreter: in a process that has loaded other native libraries (presidio's
         # stack in the same test session, for one) fastText's SGD was seen to produce NaN at every learning rate.
         spawn = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            pool.submit(_fit_fasttext, str(train_file), str(output), params, threads).result()
-    model = load_model(output)
-    metrics = evaluate_model(model, heldout, params.positive_label)
+            pool.submit(_fit_fasttext, str(train_file), str(output), params, threads,
+                        2 if show_progress else 0).result()
+    with phase(f"evaluating on {len(heldout):,} held-out examples"):
+        model = load_model(output)
+        metrics = evaluate_model(model, heldout, params.positive_label)
     count = lambda xs: {params.positive_label: sum(1 for label, _ in xs if label == params.positive_label),  # noqa: E731
                         params.negative_label: sum(1 for label, _ in xs if label != params.positive_label)}
     report = TrainReport(model_path=str(output), model_bytes=output.stat().st_size, params=asdict(params),

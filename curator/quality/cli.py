@@ -51,8 +51,11 @@ def train(
                          holdout_fraction=holdout_fraction, chunk_chars=chunk_chars,
                          max_examples_per_input=max_examples_per_input, strip_email_headers=strip_email_headers,
                          quantize=quantize)
-    report = train_classifier(inputs, output, params, threads=threads)
+    from curator.progress import step
+
     console = Console(stderr=True)
+    report = train_classifier(inputs, output, params, threads=threads, show_progress=console.is_terminal,
+                              phase=lambda message: step(message, console, live=False))
     console.print(f"train examples {report.train_examples}, held-out examples {report.heldout_examples}")
     console.print(f"held-out: {report.heldout}")
     console.print(f"wrote {report.model_path} ({report.model_bytes / 1e6:.2f} MB) and {report.model_path}.json")

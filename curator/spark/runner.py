@@ -30,6 +30,7 @@ from typing import Any, Callable
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
 from curator.io.run_files import RunLock, atomic_write_text, read_json
+from curator.progress import QuietProgress, StageProgress
 from curator.specs import PipelineSpec, StageSpec
 from curator.stage import StageContext
 
@@ -51,7 +52,8 @@ class EmptyOutputError(CuratorError):
 
 
 class PipelineRunner:
-    def __init__(self, spec: PipelineSpec, output: str | None = None, master: str | None = None, spark=None):
+    def __init__(self, spec: PipelineSpec, output: str | None = None, master: str | None = None, spark=None,
+                 progress: StageProgress | None = None):
         from curator.specs import check_spark_master
 
         self.spec = spec
@@ -61,6 +63,7 @@ class PipelineRunner:
         self._lock: RunLock | None = None
         self._lock_depth = 0
         self._input_digest: str | None = None
+        self.progress = progress or QuietProgress()
 
     @property
     def spark(self):
@@ -178,14 +181,18 @@ class PipelineRunner:
 
     # -- running ----------------------------------------------------------------------------------------------
 
-    def run_all(self, force: bool = False, on_stage: Callable[[StageResult], None] | None = None) -> list[StageResult]:
-        """Run every stage in order under the run lock; ``on_stage`` sees each result as soon as its stage finishes."""
+    def run_all(self, force: bool = False, on_stage: Callable[[StageResult], None] | None = None,
+                report: bool = False) -> list[StageResult]:
+        """Run every stage in order under the run lock; ``on_stage`` sees each result as soon as its stage finishes;
+        ``report`` then writes the full run report (``curator run`` always does)."""
         results = []
         with self.locked():
             for stage_spec in self.spec.stages:
                 results.append(self.run_stage(stage_spec.name, force=force))
                 if on_stage is not None:
                     on_stage(results[-1])
+            if report:
+                self.write_report()
         return results
 
     def run_stage(self, name: str, force: bool = False) -> StageResult:
@@ -193,6 +200,7 @@ class PipelineRunner:
         with self.locked():
             if not force and self.is_complete(name):
                 log.info("stage %s already complete for this spec; skipping", name)
+                self.progress.skipped(name)
                 result = StageResult(name, True, self.read_stats(name))
             else:
                 result = self._compute_stage(stage_spec)
@@ -222,6 +230,7 @@ class PipelineRunner:
             )
 
         self._remove_stale_temporaries(name)
+        self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
         tmp = self.root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
         scratch = self.root / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
         started = time.time()
@@ -232,10 +241,11 @@ class PipelineRunner:
         )
         try:
             input_df = None if previous is None else self.spark.read.parquet(str(self.stage_dir(previous.name) / "data"))
-            if stage_spec.is_sink:
-                stats = self._run_sink(stage, input_df, ctx, tmp)
-            else:
-                stats = self._run_documents(stage, input_df, ctx, tmp, previous)
+            with self.progress.running(self.spark, name):
+                if stage_spec.is_sink:
+                    stats = self._run_sink(stage, input_df, ctx, tmp)
+                else:
+                    stats = self._run_documents(stage, input_df, ctx, tmp, previous)
             stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
                          fingerprint=self.fingerprint(name))
             (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
@@ -247,6 +257,7 @@ class PipelineRunner:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(scratch.parent, ignore_errors=True)
+        self.progress.finished(name, stats, stats["seconds"])
         self.write_ledger()
         return StageResult(name, False, stats)
 
@@ -356,7 +367,9 @@ class PipelineRunner:
     def write_ledger(self) -> dict[str, Any]:
         ledger = self.ledger()
         atomic_write_text(self.root / LEDGER, json.dumps(ledger, indent=2))
-        self._write_report(ledger)
+        from curator.report import write_reports
+
+        write_reports(self.root, ledger)  # report.md from the stats alone: cheap enough after every stage
         if ledger["input"] is not None and not ledger["balanced"]:
             raise LedgerError(
                 f"ledger does not balance: input {ledger['input']} != kept {ledger['kept']} + rejected "
@@ -364,34 +377,13 @@ class PipelineRunner:
             )
         return ledger
 
-    def _write_report(self, ledger: dict[str, Any]) -> None:
-        lines = [f"# curator run: {self.spec.name}", "", f"Input documents: {ledger['input']}",
-                 f"Kept after last completed stage: {ledger['kept']}",
-                 f"Ledger balanced: {ledger['balanced']}", "",
-                 "| stage | in | kept | rejected (by reason) | totals (e.g. characters removed) |",
-                 "|---|---:|---:|---|---|"]
-        for row in ledger["stages"]:
-            reasons = ", ".join(f"{k}={v}" for k, v in row["rejected"].items()) or "-"
-            totals = ", ".join(f"{k}={v}" for k, v in row.get("totals", {}).items()) or "-"
-            lines.append(f"| {row['stage']} | {row['in']} | {row['kept']} | {reasons} | {totals} |")
-        for row in ledger["stages"]:
-            stats = self.read_stats(row["stage"])
-            if stats.get("contamination") is not None:
-                lines += ["", f"## Contamination ({row['stage']})", "",
-                          "| benchmark | items found | documents removed | documents masked |", "|---|---:|---:|---:|"]
-                lines += [f"| {name} | {c['items_found']} | {c['documents_removed']} | {c['documents_masked']} |"
-                          for name, c in stats["contamination"].items()] or ["| (none) | 0 | 0 | 0 |"]
-        for spec in self.spec.stages:
-            rehydration = (self._sink_stats(spec.name) or {}).get("rehydration") if spec.is_sink else None
-            if rehydration:
-                lines += ["", f"## Rehydration ({spec.name})", "",
-                          f"Documents {rehydration['documents_before']} -> {rehydration['documents_after']}, "
-                          f"tokens {rehydration['tokens_before']} -> {rehydration['tokens_after']}."]
-        atomic_write_text(self.root / "report.md", "\n".join(lines) + "\n")
+    def write_report(self) -> Path:
+        """The full run report (``report.html``, ``report.md``, ``report.json``) from Spark aggregations over every
+        written stage output; returns the path of ``report.html``."""
+        from curator.report import write_reports
 
-    def _sink_stats(self, name: str) -> dict[str, Any] | None:
-        path = self.stage_dir(name) / "stats.json"
-        return self.read_stats(name) if self.is_complete(name) and path.is_file() else None
+        with self.progress.running(self.spark, "report"):
+            return write_reports(self.root, self.ledger(), spark=self.spark)
 
 
 def write_marker(folder: Path, fingerprint: str) -> None:

@@ -6,6 +6,7 @@ master and resources come from the submit command; ``--master`` or the spec only
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,13 @@ from curator.specs import SparkSpec
 
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
+_VERBOSE = False
+
+
+def set_verbose(verbose: bool) -> None:
+    """``curator -v``: Spark logs at INFO (and Spark's own console bar) instead of WARN and curator's bar."""
+    global _VERBOSE
+    _VERBOSE = verbose
 
 
 def running_under_spark_submit() -> bool:
@@ -50,7 +58,8 @@ def get_session(spec: SparkSpec | None = None, master: str | None = None):
     defaults = {
         **loopback,
         "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "true",
+        # curator.progress draws its own bar from the status tracker, naming the curator stage.
+        "spark.ui.showConsoleProgress": "true" if _VERBOSE else "false",
         "spark.sql.shuffle.partitions": "8",
         "spark.sql.parquet.compression.codec": "zstd",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "2000",
@@ -67,6 +76,9 @@ def get_session(spec: SparkSpec | None = None, master: str | None = None):
         settings = {k: v for k, v in settings.items() if not submitted.contains(k)}
     for key, value in settings.items():
         builder = builder.config(key, value if not isinstance(value, bool) else str(value).lower())
+    # py4j logs every gateway call; at interpreter exit those records hit already-closed streams
+    # ("ValueError: I/O operation on closed file" under pytest).
+    logging.getLogger("py4j").setLevel(logging.INFO if _VERBOSE else logging.WARNING)
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("WARN")
+    session.sparkContext.setLogLevel("INFO" if _VERBOSE else "WARN")
     return session

@@ -32,18 +32,29 @@ def register(app) -> None:
         force: bool = typer.Option(False, "--force", help="replace an existing artifact folder"),
     ):
         """Sample the corpus on Spark and train the recipe's tokenizer on the driver."""
+        from curator.progress import spark_step, step
+        from curator.report.checks import tokenizer_size_warning
         from curator.tokenization.job import read_corpus
         from curator.tokenization.recipe import load_recipe
-        from curator.tokenization.train import train_tokenizer
+        from curator.tokenization.train import sample_training_texts, train_from_texts, write_artifact
 
         parsed = load_recipe(recipe)
         if output.exists() and any(output.iterdir()) and not force:
             raise typer.BadParameter(f"{output} exists and is not empty; pass --force to replace it")
         spark = _session(master)
-        stats = train_tokenizer(read_corpus(spark, input), parsed, output, overwrite=force)
-        console.print(f"[bold]trained[/bold] {stats['algorithm']} tokenizer {parsed.name!r}: vocab "
-                      f"{stats['vocab_size']}, {stats['sampled_documents']} documents / {stats['sampled_chars']} "
-                      f"chars sampled, hash {stats['hash'][:16]} -> {output}")
+        with spark_step(spark, "sampling training text", console):
+            texts, sample = sample_training_texts(read_corpus(spark, input), parsed.sample)
+        warning = tokenizer_size_warning(parsed.vocab_size, sample["sampled_chars"])
+        if warning:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+        with step(f"training {parsed.algorithm} ({parsed.vocab_size:,} pieces) on {sample['sampled_documents']:,} "
+                  f"documents / {sample['sampled_chars']:,} characters", console):
+            bundle = train_from_texts(texts, parsed)
+        write_artifact(bundle, output, overwrite=force)
+        console.print(f"[bold]trained[/bold] {parsed.algorithm} tokenizer {parsed.name!r}: vocab "
+                      f"{bundle.meta['vocab_size']}, {sample['sampled_documents']} documents / "
+                      f"{sample['sampled_chars']} chars sampled, hash {bundle.hash[:16]}")
+        console.print(f"  -> {output}")
 
     @app.command("tokenize")
     def tokenize(
@@ -67,8 +78,11 @@ def register(app) -> None:
         bundle = read_bundle(tokenizer)
         options = TokenizeOptions(dtype=dtype, target_shard_tokens=target_shard_tokens, num_shards=num_shards,
                                   shuffle_seed=shuffle_seed)
+        from curator.progress import spark_step
+
         spark = _session(master)
-        manifest = tokenize_to_folder(read_corpus(spark, [input]), bundle, output, options, overwrite=force)
+        with spark_step(spark, f"tokenizing {input}", console):
+            manifest = tokenize_to_folder(read_corpus(spark, [input]), bundle, output, options, overwrite=force)
         rejected = ", ".join(f"{k}={v}" for k, v in manifest.rejected.items()) or "none"
         console.print(f"[bold]tokenized[/bold] {manifest.documents} documents, {manifest.tokens} tokens "
                       f"({manifest.dtype}) into {len(manifest.shards)} shard(s) at {output}; rejected: {rejected}")

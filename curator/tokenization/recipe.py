@@ -43,6 +43,9 @@ class SampleSpec(_Strict):
     max_chars: int = Field(200_000_000, gt=0, description="upper bound on total sampled characters")
     max_chars_per_document: int = Field(100_000, gt=0, description="longer documents are truncated for training")
     balance_by_lang: bool = Field(False, description="equal document quota per value of the `lang` column")
+    holdout_fraction: float = Field(0.0, ge=0.0, lt=0.5, description=(
+        "documents (chosen by a hash of `id`) never sampled for training, so the run report can measure bytes "
+        "per token on text the tokenizer has not seen"))
     seed: int = 1234
 
 

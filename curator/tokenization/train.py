@@ -45,6 +45,11 @@ def sample_training_texts(df: "DataFrame", spec: SampleSpec) -> tuple[list[str],
         raise CuratorError(f"the corpus has no `text` column (columns: {df.columns})")
     frame = df.where(F.col("text").isNotNull() & (F.length(F.trim("text")) > 0))
     stats: dict[str, Any] = {}
+    if spec.holdout_fraction > 0:
+        if "id" not in df.columns:
+            raise CuratorError("sample.holdout_fraction needs an `id` column to choose held-out documents by")
+        frame = frame.where(~heldout_documents(spec.holdout_fraction, spec.seed))
+        stats["holdout"] = {"fraction": spec.holdout_fraction, "seed": spec.seed}
     if spec.balance_by_lang:
         if "lang" not in df.columns:
             raise CuratorError("sample.balance_by_lang needs a `lang` column: run the langid stage first")
@@ -86,6 +91,13 @@ def sample_training_texts(df: "DataFrame", spec: SampleSpec) -> tuple[list[str],
     if taken_per_lang:
         stats["sampled_per_lang"] = dict(sorted(taken_per_lang.items()))
     return texts, stats
+
+
+def heldout_documents(fraction: float, seed: int):
+    """Spark condition true for the documents a recipe holds out of tokenizer training (stable: a hash of ``id``)."""
+    from pyspark.sql import functions as F
+
+    return (F.abs(F.xxhash64(F.col("id"), F.lit(seed))) % 10_000) < int(round(fraction * 10_000))
 
 
 # -- training (driver) ------------------------------------------------------------------------------------------
@@ -210,7 +222,12 @@ def write_artifact(bundle: TokenizerBundle, output_dir: str | Path, overwrite: b
 def train_tokenizer(df: "DataFrame", recipe: TokenizerRecipe, output_dir: str | Path,
                     overwrite: bool = False) -> dict[str, Any]:
     """Sample ``df`` on Spark, train on the driver, write the artifact folder; return stats."""
+    from curator.report.checks import tokenizer_size_warning
+
     texts, sample_stats = sample_training_texts(df, recipe.sample)
+    warning = tokenizer_size_warning(recipe.vocab_size, sample_stats["sampled_chars"])
+    if warning:
+        log.warning(warning)
     bundle = train_from_texts(texts, recipe)
     write_artifact(bundle, output_dir, overwrite=overwrite)
     return {"recipe": recipe.name, "algorithm": recipe.algorithm, "vocab_size": bundle.meta["vocab_size"],
@@ -219,6 +236,6 @@ def train_tokenizer(df: "DataFrame", recipe: TokenizerRecipe, output_dir: str | 
 
 
 __all__ = [
-    "EmptyCorpusError", "sample_training_texts", "train_from_texts", "train_tokenizer", "training_sentences",
-    "write_artifact",
+    "EmptyCorpusError", "heldout_documents", "sample_training_texts", "train_from_texts", "train_tokenizer",
+    "training_sentences", "write_artifact",
 ]

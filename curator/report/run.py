@@ -1,0 +1,87 @@
+"""What a run folder holds, read from its files alone (no spec needed): stages in order, their stats and outputs.
+
+Stages are discovered from ``<root>/*/stats.json``, so a stage added to the project shows up in the report without
+edits here. Document stages come in ledger order; sink stages (no ``data/`` folder) follow in the order they finished.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+MARKER = "_COMPLETE"
+
+
+@dataclass
+class StageOutput:
+    name: str
+    path: Path
+    stats: dict[str, Any]
+    finished: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        return self.stats.get("kind", self.name)
+
+    @property
+    def is_sink(self) -> bool:
+        return bool(self.stats.get("sink"))
+
+    @property
+    def data(self) -> Path:
+        return self.path / "data"
+
+    @property
+    def rejected(self) -> Path:
+        return self.path / "rejected"
+
+
+@dataclass
+class RunFolder:
+    root: Path
+    stages: list[StageOutput]
+    ledger: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def document_stages(self) -> list[StageOutput]:
+        return [s for s in self.stages if not s.is_sink]
+
+    @property
+    def sink_stages(self) -> list[StageOutput]:
+        return [s for s in self.stages if s.is_sink]
+
+    def stage(self, name: str) -> StageOutput:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def of_kind(self, kind: str) -> list[StageOutput]:
+        return [s for s in self.stages if s.kind == kind]
+
+
+def read_run(root: str | Path, ledger: dict[str, Any] | None = None) -> RunFolder:
+    """The completed stages under ``root`` (a stage counts once its completion marker and stats exist)."""
+    root = Path(root)
+    if ledger is None:
+        ledger_file = root / "ledger.json"
+        ledger = json.loads(ledger_file.read_text()) if ledger_file.exists() else {}
+    found: dict[str, StageOutput] = {}
+    for stats_file in sorted(root.glob("*/stats.json")):
+        folder = stats_file.parent
+        if folder.name.startswith((".", "_")) or not (folder / MARKER).exists():
+            continue
+        try:
+            marker = json.loads((folder / MARKER).read_text())
+        except ValueError:
+            marker = {}
+        found[folder.name] = StageOutput(folder.name, folder, json.loads(stats_file.read_text()),
+                                         float(marker.get("finished", 0.0)))
+    order = [row["stage"] for row in ledger.get("stages", []) if row["stage"] in found]
+    rest = sorted((s for n, s in found.items() if n not in order), key=lambda s: (not s.is_sink, s.finished))
+    # Document stages missing from the ledger (it stops at the first incomplete one) still come before sinks.
+    stages = [found[n] for n in order] + [s for s in rest if not s.is_sink] + [s for s in rest if s.is_sink]
+    return RunFolder(root, stages, ledger)
