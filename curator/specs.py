@@ -28,7 +28,7 @@ class _Strict(BaseModel):
 
 class InputSpec(_Strict):
     paths: list[str] = Field(min_length=1, description="files, folders or globs; 'builtin:sample' = embedded corpus")
-    format: Literal["auto", "jsonl", "jsonl.zst", "parquet"] = "auto"
+    format: Literal["auto", "jsonl", "jsonl.zst", "parquet", "warc"] = "auto"
     text_field: str = "text"
     id_field: str | None = "id"
     url_field: str | None = "url"

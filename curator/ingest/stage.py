@@ -3,11 +3,17 @@
 Files are listed on the driver and read by Spark tasks (one file per task), each with the pure readers of
 ``curator.io.readers``. Records without an id get one derived from their file and position; a repeated id is
 rejected as ``duplicate_id`` (first occurrence wins) so that ids stay unique downstream.
+
+WARC/WET input (``curator.io.warc``): HTML main-text extraction runs here, inside ingest, rather than in a stage of
+its own: a separate stage would write every page's raw HTML (about ten times the size of its text) to Parquet only
+to read it back once. ``extractor`` picks Trafilatura or Resiliparse. Records that are not documents (warcinfo,
+request, metadata, ...) produce no rows; a header-only pass counts them by type into the stats (``warc_records``)
+so the physical records of every WARC file are accounted for.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -19,6 +25,8 @@ from curator.stage import Annotated, Stage, StageConfig, StageContext
 INGEST_REASONS = (
     "malformed_json", "invalid_utf8", "missing_text", "non_string_text", "empty_text", "truncated_input",
     "duplicate_id",
+    # WARC/WET response and conversion records (curator.io.warc.WARC_REASONS, less those already above)
+    "http_status", "non_html", "oversized_html", "undecodable", "empty_extraction",
 )
 _ORDINAL = "_ingest_ordinal"
 
@@ -26,11 +34,16 @@ _ORDINAL = "_ingest_ordinal"
 class IngestConfig(StageConfig):
     normalization: Literal["NFC", "NFKC", "none"] = Field("NFC", description="Unicode normal form applied to text")
     reject_duplicate_ids: bool = True
+    extractor: Literal["trafilatura", "resiliparse"] = Field(
+        "trafilatura", description="HTML main-text extractor for WARC responses: trafilatura (precision, FineWeb's "
+        "settings) or resiliparse (several times faster)")
+    max_html_bytes: int = Field(5_000_000, gt=0, description="larger HTML responses are rejected as oversized_html")
 
 
 class IngestStage(Stage):
     name = "ingest"
     Config = IngestConfig
+    reasons: ClassVar[tuple[str, ...]] = INGEST_REASONS
 
     def annotate(self, df, ctx: StageContext) -> Annotated:
         from pyspark.sql import Window
@@ -38,6 +51,7 @@ class IngestStage(Stage):
 
         from curator.document import spark_schema
         from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
+        from curator.io.warc import HtmlOptions
 
         spec = ctx.input_spec
         files = expand_paths(spec.paths)
@@ -46,6 +60,7 @@ class IngestStage(Stage):
             normalization=None if self.config.normalization == "none" else self.config.normalization,
         )
         fmt = spec.format
+        html = HtmlOptions(extractor=self.config.extractor, max_html_bytes=self.config.max_html_bytes)
         schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(_ORDINAL, pa.int64())])
         file_table = ctx.spark.createDataFrame(
             [(i, path, rel) for i, (path, rel) in enumerate(files)], "file_index long, path string, rel string"
@@ -54,7 +69,7 @@ class IngestStage(Stage):
         def read(batches):
             for batch in batches:
                 for index, path, rel in zip(*(batch.column(c).to_pylist() for c in ("file_index", "path", "rel"))):
-                    rows = read_file(path, rel, options, fmt)
+                    rows = read_file(path, rel, options, fmt, html)
                     # global input order: file, then record
                     ordered = ({**row, _ORDINAL: (index << 40) + n} for n, row in enumerate(rows))
                     yield from record_batches(ordered, schema)
@@ -69,4 +84,34 @@ class IngestStage(Stage):
                                      .otherwise(F.col(REASON_DETAIL)))
             frame = frame.withColumn(REASON, F.when(is_dup, F.lit("duplicate_id")).otherwise(F.col(REASON)))
             frame = frame.drop("_n")
-        return Annotated(frame.drop(_ORDINAL), {"files": len(files)})
+        stats = {"files": len(files), **warc_record_tally(file_table, fmt)}
+        return Annotated(frame.drop(_ORDINAL), stats)
+
+
+def warc_record_tally(file_table, fmt: str) -> dict:
+    """Records per WARC-Type over the WARC/WET inputs, counted by Spark from the files (headers only).
+
+    ``warc_records`` holds every physical record; ``warc_records_not_documents`` the ones that produce no row
+    (warcinfo, request, metadata, ...). Response and conversion records each became exactly one row.
+    """
+    from pyspark.sql import functions as F
+
+    def tally(batches):
+        from curator.io.readers import detect_format
+        from curator.io.warc import count_record_types, sniff_warc
+
+        for batch in batches:
+            rows = []
+            for path in batch.column("path").to_pylist():
+                if fmt == "warc" or detect_format(path, strict=False) == "warc" or sniff_warc(path):
+                    rows.extend({"type": t, "n": n} for t, n in count_record_types(path).items())
+            yield pa.RecordBatch.from_pylist(rows, schema=pa.schema([("type", pa.string()), ("n", pa.int64())]))
+
+    counts = {row["type"]: row["n"] for row in file_table.select("path").mapInArrow(tally, "type string, n long")
+              .groupBy("type").agg(F.sum("n").alias("n")).collect()}
+    if not counts:
+        return {}
+    from curator.io.warc import DOCUMENT_RECORD_TYPES
+
+    skipped = {t: n for t, n in counts.items() if t not in DOCUMENT_RECORD_TYPES}
+    return {"warc_records": dict(sorted(counts.items())), "warc_records_not_documents": dict(sorted(skipped.items()))}

@@ -57,7 +57,8 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         else:
             raise CuratorError(f"input not found: {raw}")
         if not matches:
-            raise CuratorError(f"input {raw} matched no readable files (.jsonl, .jsonl.zst, .jsonl.gz, .parquet)")
+            raise CuratorError(f"input {raw} matched no readable files (.jsonl, .jsonl.zst, .jsonl.gz, .parquet, "
+                              ".warc, .warc.gz, .warc.wet.gz)")
         found.extend((os.path.abspath(m), os.path.relpath(m, root)) for m in sorted(matches))
     return found
 
@@ -73,11 +74,15 @@ def _data_files_below(folder: str) -> list[str]:
 
 
 def detect_format(path: str, strict: bool = True) -> str | None:
+    from curator.io.warc import is_warc_name
+
+    if is_warc_name(path):  # before the suffix table: .warc.gz must not read as jsonl.gz
+        return "warc"
     for suffix, fmt in FORMAT_SUFFIXES.items():
         if path.endswith(suffix):
             return fmt
     if strict:
-        raise CuratorError(f"cannot tell the format of {path}; use .jsonl, .jsonl.zst, .jsonl.gz or .parquet")
+        raise CuratorError(f"cannot tell the format of {path}; use .jsonl, .jsonl.zst, .jsonl.gz, .parquet or .warc[.gz]")
     return None
 
 
@@ -91,10 +96,19 @@ def normalize_text(text: str, form: str | None) -> str:
     return unicodedata.normalize(form, text) if form else text
 
 
-def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "auto") -> Iterator[dict[str, Any]]:
-    """Yield one row per physical record of ``path``: document columns plus ``reason``/``reason_detail``."""
+def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "auto",
+              html=None) -> Iterator[dict[str, Any]]:
+    """Yield one row per physical record of ``path``: document columns plus ``reason``/``reason_detail``.
+
+    WARC/WET files (by name, or by content whatever the name) go to :mod:`curator.io.warc`; ``html`` is its
+    ``HtmlOptions`` (extractor choice).
+    """
+    from curator.io.warc import HtmlOptions, read_warc, sniff_warc
+
     fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt == "parquet":
+    if fmt == "warc" or sniff_warc(path):
+        yield from read_warc(path, relative_name, options, html or HtmlOptions())
+    elif fmt == "parquet":
         yield from _read_parquet(path, relative_name, options)
     else:
         yield from _read_lines(path, relative_name, options, fmt)
