@@ -94,22 +94,65 @@ def read_warc(path: str, relative_name: str, options, html: HtmlOptions = HtmlOp
     from curator.io.readers import normalize_text, stable_id
 
     extract = extractor_function(html.extractor)
-    ordinal = 0
+    ordinal, pending, last = 0, None, None
+
+    def truncated_row(detail: str) -> dict[str, Any]:
+        return {"id": stable_id(relative_name, ordinal + 1) + "-truncated", "text": None,
+                "source": options.source or relative_name, "url": None, "meta": None, "reason": "truncated_input",
+                "reason_detail": f"{path}: {detail}"}
+
     try:
-        for record in _archive(path, WarcRecordType.response | WarcRecordType.conversion, parse_http=True):
+        # All record types are walked (headers only for non-documents) to know where the last record starts.
+        for record in _archive(path, WarcRecordType.any_type, parse_http=True):
+            last = (record.stream_pos, int(record.headers.get("Content-Length") or 0), False)
+            if record.record_type not in (WarcRecordType.response, WarcRecordType.conversion):
+                continue
             ordinal += 1
             row = _record_row(record, path, relative_name, ordinal, options, html, extract)
             if row["text"] is not None:
                 row["text"] = normalize_text(row["text"], options.normalization)
             if row["id"] is None:
                 row["id"] = stable_id(relative_name, ordinal)
-            yield row
+            last = (*last[:2], True)
+            if pending is not None:
+                yield pending
+            pending = row  # held back one record: only after the end is known can the last one be judged whole
     except Exception as e:  # FastWARC raises OSError on a corrupt stream; the file's readable head is kept
-        yield {
-            "id": stable_id(relative_name, ordinal + 1) + "-truncated", "text": None,
-            "source": options.source or relative_name, "url": None, "meta": None, "reason": "truncated_input",
-            "reason_detail": f"{path}: WARC stream unreadable after record {ordinal}: {e}",
-        }
+        if pending is not None:
+            yield pending
+        yield truncated_row(f"WARC stream unreadable after record {ordinal}: {e}")
+        return
+    cut = last is not None and _tail_is_cut(path, last[0], last[1])
+    if pending is not None:
+        if cut and last[2] and pending["reason"] != "truncated_input":
+            pending.update(text=None, reason="truncated_input",
+                           reason_detail=f"{path} record {ordinal} ({pending['url']}): file ends inside this record")
+        yield pending
+    if cut and not last[2]:
+        yield truncated_row(f"file ends inside a record after document record {ordinal} (cut short or partly copied)")
+
+
+def _tail_is_cut(path: str, last_offset: int, declared_length: int) -> bool:
+    """True if the file ends inside its last record (FastWARC stops quietly at a cut).
+
+    For gzip, the member holding the last record must end cleanly and nothing may follow it (a partial member
+    FastWARC could not parse at all); for plain WARC, the declared Content-Length must fit in the file.
+    """
+    with open(path, "rb") as f:
+        head = f.read(2)
+        f.seek(last_offset)
+        tail = f.read()
+    if head == _GZIP_MAGIC:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            member.decompress(tail)
+        except zlib.error:
+            return True
+        return not member.eof or bool(member.unused_data.strip(b"\x00"))
+    if head[:2] == _ZSTD_MAGIC[:2]:
+        return False  # TODO: zstd tail check; FastWARC's length check on the last body still applies
+    header_end = tail.find(b"\r\n\r\n")
+    return header_end < 0 or len(tail) - (header_end + 4) < declared_length
 
 
 def _record_row(record, path, relative_name, ordinal, options, html: HtmlOptions, extract) -> dict[str, Any]:
@@ -144,13 +187,14 @@ def _record_row(record, path, relative_name, ordinal, options, html: HtmlOptions
     meta["http_status"] = status
     content_type = (record.http_content_type or "").lower() or None
     meta["content_type"] = content_type
-    if status != 200:
-        return finish("http_status", f"HTTP status {status}" if status else "no HTTP status line")
     if record.content_length > html.max_html_bytes:
         return finish("oversized_html", f"{record.content_length} bytes > max_html_bytes {html.max_html_bytes}")
+    # Read before judging the status: a record cut inside its HTTP headers must read as truncated, not as a 404.
     body = record.reader.read()
     if len(body) < record.content_length:
         return finish("truncated_input", f"body has {len(body)} of {record.content_length} bytes")
+    if status != 200:
+        return finish("http_status", f"HTTP status {status}" if status else "no HTTP status line")
     if content_type is None and _looks_like_html(body):
         content_type = "text/html (sniffed)"
     elif content_type not in HTML_TYPES:
