@@ -90,8 +90,7 @@ def extract_trafilatura(html: str, url: str | None = None) -> str:
     # same Spark worker read before it. curator's output must not depend on partitioning; the dedup stage removes
     # repeated documents instead.
     text = trafilatura.extract(
-        html, url=url, favor_precision=True, include_comments=False, include_tables=False, include_images=False,
-        include_links=False, deduplicate=False, output_format="txt", with_metadata=False,
+        html, url=url, favor_precision=True, include_comments=False, deduplicate=False, output_format="txt",
     )
     return clean_text(text)
 
