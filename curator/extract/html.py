@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Callable, Literal
+from typing import Callable, Iterator, Literal
 
 
 Extractor = Literal["trafilatura", "resiliparse"]
@@ -52,16 +52,8 @@ def decode_body(body: bytes, declared: str | None = None, *, max_nul_ratio: floa
     nuls = body.count(b"\x00")
     if nuls > max_nul_ratio * max(len(body), 1):
         raise UndecodableError(f"{nuls} NUL bytes in {len(body)}: binary, not text")
-    candidates = [_codec_name(declared), meta_charset(body)]
-    try:
-        from resiliparse.parse.encoding import detect_encoding
-
-        candidates.append(_codec_name(detect_encoding(body)))
-    except Exception:  # detection is a hint; a failing detector must not lose the page
-        pass
-    candidates += ["utf-8", "cp1252"]
     tried = []
-    for charset in candidates:
+    for charset in _candidate_charsets(body, declared):
         if charset is None or charset in tried:
             continue
         tried.append(charset)
@@ -71,6 +63,20 @@ def decode_body(body: bytes, declared: str | None = None, *, max_nul_ratio: floa
             continue
         return text.lstrip("\ufeff"), charset
     raise UndecodableError(f"no charset decodes the body (tried {', '.join(tried)})")
+
+
+def _candidate_charsets(body: bytes, declared: str | None) -> Iterator[str | None]:
+    # Lazily: uchardet only runs when neither the HTTP header nor the page names a charset that decodes.
+    yield _codec_name(declared)
+    yield meta_charset(body)
+    try:
+        from resiliparse.parse.encoding import detect_encoding
+
+        yield _codec_name(detect_encoding(body))
+    except Exception:  # detection is a hint; a failing detector must not lose the page
+        pass
+    yield "utf-8"
+    yield "cp1252"
 
 
 def clean_text(text: str | None) -> str:
