@@ -82,7 +82,8 @@ def detect_format(path: str, strict: bool = True) -> str | None:
         if path.endswith(suffix):
             return fmt
     if strict:
-        raise CuratorError(f"cannot tell the format of {path}; use .jsonl, .jsonl.zst, .jsonl.gz, .parquet or .warc[.gz]")
+        raise CuratorError(f"cannot tell the format of {path}; "
+                           "use .jsonl, .jsonl.zst, .jsonl.gz, .parquet or .warc[.gz]")
     return None
 
 

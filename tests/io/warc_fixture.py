@@ -27,8 +27,8 @@ def article_html(title: str = "A day in the harbour town", paragraphs=ARTICLE_PA
 
 
 def _record(warc_type: str, headers: dict[str, str], block: bytes, version: str = "1.1") -> bytes:
-    lines = [f"WARC/{version}", f"WARC-Type: {warc_type}",
-             f"WARC-Record-ID: <urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, warc_type + repr(headers) + str(len(block)))}>",
+    record_id = uuid.uuid5(uuid.NAMESPACE_URL, warc_type + repr(headers) + str(len(block)))
+    lines = [f"WARC/{version}", f"WARC-Type: {warc_type}", f"WARC-Record-ID: <urn:uuid:{record_id}>",
              "WARC-Date: 2024-05-18T01:58:10Z"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     lines += [f"Content-Length: {len(block)}"]
