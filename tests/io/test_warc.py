@@ -61,6 +61,20 @@ def test_truncated_file_keeps_its_readable_head(tmp_path):
     assert [r["reason"] for r in rows] == [None] * 5 + ["truncated_input"]
 
 
+@pytest.mark.parametrize("compress", [True, False])
+def test_cut_inside_a_record_that_is_not_a_document_adds_a_truncated_row(tmp_path, compress):
+    records = [wf.response("https://harbour.example.org/day", wf.article_html().encode()),
+               wf.metadata("https://harbour.example.org/day")]
+    whole = tmp_path / ("whole.warc.gz" if compress else "whole.warc")
+    wf.write_warc(whole, records, compress=compress)
+    cut = tmp_path / ("cut.warc.gz" if compress else "cut.warc")
+    cut.write_bytes(whole.read_bytes()[:-12])
+    assert [r["reason"] for r in read(whole, extractor="resiliparse")] == [None]
+    rows = read(cut, extractor="resiliparse")
+    assert [r["reason"] for r in rows] == [None, "truncated_input"]
+    assert rows[1]["id"].endswith("-truncated") and "file ends inside a record" in rows[1]["reason_detail"]
+
+
 def test_wet_conversion_records_and_empty_text(tmp_path):
     path = tmp_path / "crawl.warc.wet.gz"
     wf.write_warc(path, [wf.warcinfo(), wf.conversion("https://harbour.example.org/day", "Line one\nLine two"),
