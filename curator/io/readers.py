@@ -106,10 +106,11 @@ def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "a
     """
     from curator.io.warc import HtmlOptions, read_warc, sniff_warc
 
-    fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt == "warc" or sniff_warc(path):
+    if fmt == "warc" or sniff_warc(path):  # content wins: a WARC read as JSONL would reject every line
         yield from read_warc(path, relative_name, options, html or HtmlOptions())
-    elif fmt == "parquet":
+        return
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "parquet":
         yield from _read_parquet(path, relative_name, options)
     else:
         yield from _read_lines(path, relative_name, options, fmt)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -63,12 +64,22 @@ def sniff_warc(path: str) -> bool:
     return head.lstrip(b"\r\n").startswith(b"WARC/")
 
 
+@contextmanager
 def _archive(path: str, record_types, parse_http: bool):
     from fastwarc.warc import ArchiveIterator
 
     # quirks_mode: lenient header parsing for real crawls (ClueWeb09's WARC/0.18 fails the strict parser).
-    return ArchiveIterator(path, record_types=record_types, parse_http=parse_http, quirks_mode=True,
-                           fsspec_args=False)
+    options = dict(record_types=record_types, parse_http=parse_http, quirks_mode=True, fsspec_args=False)
+    with open(path, "rb") as f:
+        magic = f.read(4)
+        codec_suffix = ".gz" if magic.startswith(_GZIP_MAGIC) else ".zst" if magic == _ZSTD_MAGIC else None
+        if codec_suffix is None or path.lower().endswith(codec_suffix):
+            yield ArchiveIterator(path, **options)  # FastWARC's own file reader: fastest, picks the codec by name
+        else:
+            # A compressed file whose name hides it (FastWARC would read zero records from the bare path): let it
+            # detect the codec on the stream instead.
+            f.seek(0)
+            yield ArchiveIterator(f, stream_detect=True, **options)
 
 
 def count_record_types(path: str) -> dict[str, int]:
@@ -77,8 +88,9 @@ def count_record_types(path: str) -> dict[str, int]:
 
     counts: Counter[str] = Counter()
     try:
-        for record in _archive(path, WarcRecordType.any_type, parse_http=False):
-            counts[record.headers.get("WARC-Type", "unknown").lower()] += 1
+        with _archive(path, WarcRecordType.any_type, parse_http=False) as records:
+            for record in records:
+                counts[record.headers.get("WARC-Type", "unknown").lower()] += 1
     except Exception:  # the reading pass records the unreadable tail as truncated_input
         pass
     return dict(counts)
@@ -103,20 +115,21 @@ def read_warc(path: str, relative_name: str, options, html: HtmlOptions = HtmlOp
 
     try:
         # All record types are walked (headers only for non-documents) to know where the last record starts.
-        for record in _archive(path, WarcRecordType.any_type, parse_http=True):
-            last = (record.stream_pos, int(record.headers.get("Content-Length") or 0), False)
-            if record.record_type not in (WarcRecordType.response, WarcRecordType.conversion):
-                continue
-            ordinal += 1
-            row = _record_row(record, path, relative_name, ordinal, options, html, extract)
-            if row["text"] is not None:
-                row["text"] = normalize_text(row["text"], options.normalization)
-            if row["id"] is None:
-                row["id"] = stable_id(relative_name, ordinal)
-            last = (*last[:2], True)
-            if pending is not None:
-                yield pending
-            pending = row  # held back one record: only after the end is known can the last one be judged whole
+        with _archive(path, WarcRecordType.any_type, parse_http=True) as records:
+            for record in records:
+                last = (record.stream_pos, int(record.headers.get("Content-Length") or 0), False)
+                if record.record_type not in (WarcRecordType.response, WarcRecordType.conversion):
+                    continue
+                ordinal += 1
+                row = _record_row(record, path, relative_name, ordinal, options, html, extract)
+                if row["text"] is not None:
+                    row["text"] = normalize_text(row["text"], options.normalization)
+                if row["id"] is None:
+                    row["id"] = stable_id(relative_name, ordinal)
+                last = (*last[:2], True)
+                if pending is not None:
+                    yield pending
+                pending = row  # held back one record: only after the end is known can the last one be judged whole
     except Exception as e:  # FastWARC raises OSError on a corrupt stream; the file's readable head is kept
         if pending is not None:
             yield pending

@@ -117,6 +117,9 @@ def test_warc_is_detected_by_content_whatever_its_name(tmp_path):
     assert detect_format(str(path)) == "jsonl.gz" and sniff_warc(str(path))
     rows = list(read_file(str(path), path.name, ReadOptions(), html=HtmlOptions(extractor="resiliparse")))
     assert len(rows) == 6 and rows[0]["url"] == "https://harbour.example.org/day"
+    bare = tmp_path / "crawl-without-extension"
+    bare.write_bytes(path.read_bytes())
+    assert len(list(read_file(str(bare), bare.name, ReadOptions(), html=HtmlOptions(extractor="resiliparse")))) == 6
     for name in ("a.warc", "a.warc.gz", "a.warc.wet.gz", "a.warc.zst"):
         assert detect_format(name) == "warc"
     jsonl = tmp_path / "real.jsonl.gz"
