@@ -51,7 +51,7 @@ class IngestStage(Stage):
 
         from curator.document import spark_schema
         from curator.io.readers import ReadOptions, expand_paths, read_file, record_batches
-        from curator.io.warc import HtmlOptions
+        from curator.io.warc import HtmlOptions, is_warc_name, sniff_warc
 
         spec = ctx.input_spec
         files = expand_paths(spec.paths)
@@ -84,34 +84,35 @@ class IngestStage(Stage):
                                      .otherwise(F.col(REASON_DETAIL)))
             frame = frame.withColumn(REASON, F.when(is_dup, F.lit("duplicate_id")).otherwise(F.col(REASON)))
             frame = frame.drop("_n")
-        stats = {"files": len(files), **warc_record_tally(file_table, fmt)}
+        # The same test read_file applies; only the first 64 KiB of each file is looked at here, on the driver.
+        warc_paths = [path for path, _ in files if fmt == "warc" or is_warc_name(path) or sniff_warc(path)]
+        stats = {"files": len(files), **warc_record_tally(ctx.spark, warc_paths)}
         return Annotated(frame.drop(_ORDINAL), stats)
 
 
-def warc_record_tally(file_table, fmt: str) -> dict:
+def warc_record_tally(spark, paths: list[str]) -> dict:
     """Records per WARC-Type over the WARC/WET inputs, counted by Spark from the files (headers only).
 
     ``warc_records`` holds every physical record; ``warc_records_not_documents`` the ones that produce no row
     (warcinfo, request, metadata, ...). Response and conversion records each became exactly one row.
     """
+    if not paths:
+        return {}
     from pyspark.sql import functions as F
 
+    from curator.io.warc import DOCUMENT_RECORD_TYPES
+
     def tally(batches):
-        from curator.io.readers import detect_format
-        from curator.io.warc import count_record_types, sniff_warc
+        from curator.io.warc import count_record_types
 
         for batch in batches:
-            rows = []
-            for path in batch.column("path").to_pylist():
-                if fmt == "warc" or detect_format(path, strict=False) == "warc" or sniff_warc(path):
-                    rows.extend({"type": t, "n": n} for t, n in count_record_types(path).items())
+            rows = [{"type": t, "n": n} for path in batch.column("path").to_pylist()
+                    for t, n in count_record_types(path).items()]
             yield pa.RecordBatch.from_pylist(rows, schema=pa.schema([("type", pa.string()), ("n", pa.int64())]))
 
-    counts = {row["type"]: row["n"] for row in file_table.select("path").mapInArrow(tally, "type string, n long")
+    table = spark.createDataFrame([(p,) for p in paths], "path string").repartition(len(paths))
+    counts = {row["type"]: row["n"] for row in table.mapInArrow(tally, "type string, n long")
               .groupBy("type").agg(F.sum("n").alias("n")).collect()}
-    if not counts:
-        return {}
-    from curator.io.warc import DOCUMENT_RECORD_TYPES
 
     skipped = {t: n for t, n in counts.items() if t not in DOCUMENT_RECORD_TYPES}
     return {"warc_records": dict(sorted(counts.items())), "warc_records_not_documents": dict(sorted(skipped.items()))}
