@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import random
 
 import pytest
 
-from curator.extract.html import UndecodableError, decode_body, extract_resiliparse, extract_trafilatura
 from curator.io.readers import ReadOptions, detect_format, read_file
 from curator.io.warc import WARC_REASONS, HtmlOptions, count_record_types, read_warc, sniff_warc
 from tests.io import warc_fixture as wf
@@ -136,31 +134,6 @@ def test_charset_from_meta_tag_when_http_header_has_none(tmp_path):
     rows = read(path, extractor="resiliparse")
     assert "Le café du port ouvre à l'aube" in rows[0]["text"]
     assert json.loads(rows[0]["meta"])["charset"] == "iso8859-1"
-
-
-def test_decode_body_never_raises_anything_but_undecodable():
-    rng = random.Random(7)
-    for _ in range(300):
-        body = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
-        declared = rng.choice([None, "utf-8", "no-such-charset", "shift_jis", "'utf-16'", ""])
-        try:
-            text, charset = decode_body(body, declared)
-        except UndecodableError:
-            continue
-        assert isinstance(text, str) and charset
-
-
-def test_trafilatura_output_does_not_depend_on_pages_seen_before():
-    page = wf.article_html()
-    first = extract_trafilatura(page)
-    assert first and [extract_trafilatura(page) for _ in range(3)] == [first] * 3
-
-
-def test_both_extractors_keep_paragraphs_as_lines():
-    page = wf.article_html()
-    for extract in (extract_trafilatura, extract_resiliparse):
-        lines = [line for line in extract(page).split("\n") if line.strip()]
-        assert lines[-3:] == wf.ARTICLE_PARAGRAPHS
 
 
 # -- real crawl files (../shared/data); an extra layer over the generated ones above ---------------------------
