@@ -49,6 +49,11 @@ def decode_body(body: bytes, declared: str | None = None, *, max_nul_ratio: floa
     then Windows-1252. The first that decodes strictly wins. Raises :class:`UndecodableError` (never anything else)
     when none does or the bytes are mostly NULs (binary).
     """
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-16 is full of NULs: trust its BOM
+        try:
+            return body.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     nuls = body.count(b"\x00")
     if nuls > max_nul_ratio * max(len(body), 1):
         raise UndecodableError(f"{nuls} NUL bytes in {len(body)}: binary, not text")

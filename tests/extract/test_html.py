@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from curator.extract.html import UndecodableError, decode_body, extract_resiliparse, extract_trafilatura
 from tests.io import warc_fixture as wf
 
@@ -31,3 +33,10 @@ def test_both_extractors_keep_paragraphs_as_lines():
     for extract in (extract_trafilatura, extract_resiliparse):
         lines = [line for line in extract(page).split("\n") if line.strip()]
         assert lines[-3:] == wf.ARTICLE_PARAGRAPHS
+
+
+def test_utf16_with_bom_decodes_and_nul_heavy_bytes_are_undecodable():
+    text = "<html><body><p>Grüße aus dem Hafen</p></body></html>"
+    assert decode_body(text.encode("utf-16")) == (text, "utf-16")
+    with pytest.raises(UndecodableError, match="NUL bytes"):
+        decode_body(b"<html>" + bytes(300))
