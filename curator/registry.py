@@ -13,6 +13,7 @@ from curator.errors import SpecError
 
 STAGES: dict[str, str] = {
     "ingest": "curator.ingest.stage:IngestStage",
+    "url_filter": "curator.urlfilter.stage:UrlFilterStage",
     "langid": "curator.langid.stage:LangIdStage",
     "quality": "curator.quality.stage:QualityStage",
     "dedup": "curator.dedup.stage:DedupStage",

@@ -26,7 +26,7 @@ SAMPLE_INPUT = "builtin:sample"
 
 class InputSpec(_Strict):
     paths: list[str] = Field(min_length=1, description="files, folders or globs; 'builtin:sample' = embedded corpus")
-    format: Literal["auto", "jsonl", "jsonl.zst", "parquet"] = "auto"
+    format: Literal["auto", "jsonl", "jsonl.zst", "parquet", "warc"] = "auto"
     text_field: str = "text"
     id_field: str | None = "id"
     url_field: str | None = "url"

@@ -1,11 +1,13 @@
-"""Readers for JSONL, JSONL.zst (and .gz) and Parquet inputs, as pure Python over one file.
+"""Readers for JSONL, JSONL.zst (and .gz) and Parquet inputs, as pure Python over one file (WARC/WET files are
+handed to :mod:`curator.io.warc`).
 
 Every physical record becomes exactly one row: a document, or a rejection with a reason (``malformed_json``,
 ``invalid_utf8``, ``invalid_unicode``, ``missing_text``, ``non_string_text``, ``empty_text``, ``truncated_input``,
 ``corrupt_file``). Nothing is skipped silently, so the run ledger can account for every input record.
 
-A file whose content is not the format its name claims (binary junk named ``.jsonl``, a WARC named ``.gz``) is a
-user error raised on the driver by :func:`check_formats`, not thousands of rejections.
+A file whose content is not the format its name claims (binary junk named ``.jsonl``, HTML named ``.gz``) is a
+user error raised on the driver by :func:`check_formats`, not thousands of rejections; a WARC is read as WARC
+whatever its name.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from curator.errors import CuratorError
 
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample.jsonl.zst"
-# (name ending, format, read by a folder scan). Longest endings first. Folders often hold non-data files next to the
-# data (``dataset_info.json``, a README, a WARC), so a scan takes only unambiguous data endings; a file named
-# explicitly may use the looser ones.
+# (name ending, format, read by a folder scan). Longest endings first; WARC/WET names are recognised before these
+# (``curator.io.warc.is_warc_name``). Folders often hold non-data files next to the data (``dataset_info.json``, a
+# README), so a scan takes only unambiguous data endings; a file named explicitly may use the looser ones.
 FORMAT_SUFFIXES: tuple[tuple[str, str, bool], ...] = (
     (".jsonl.zst", "jsonl.zst", True),
     (".jsonl.gz", "jsonl.gz", True),
@@ -75,8 +77,8 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         else:
             raise CuratorError(f"input not found: {raw}")
         if not matches:
-            raise CuratorError(f"input {raw} matched no readable files (a folder is scanned for "
-                               f"{', '.join(s for s, _, scanned in FORMAT_SUFFIXES if scanned)})")
+            raise CuratorError(f"input {raw} matched no readable files (a folder is scanned for .warc, .warc.gz, "
+                               f".warc.wet.gz, {', '.join(s for s, _, scanned in FORMAT_SUFFIXES if scanned)})")
         found.extend((os.path.abspath(m), os.path.relpath(m, root)) for m in sorted(matches))
     return found
 
@@ -92,14 +94,19 @@ def _data_files_below(folder: str) -> list[str]:
 
 
 def detect_format(path: str, strict: bool = True, scanning: bool = False) -> str | None:
-    """The format a file name claims (``jsonl``, ``jsonl.zst``, ``jsonl.gz``, ``parquet``); the one place that maps
-    names to formats. ``scanning``: only the endings a folder scan picks up."""
+    """The format a file name claims (``warc``, ``jsonl``, ``jsonl.zst``, ``jsonl.gz``, ``parquet``); the one place
+    that maps names to formats. ``scanning``: only the endings a folder scan picks up."""
+    from curator.io.warc import is_warc_name
+
+    if is_warc_name(path):  # before the suffix table: .warc.gz must not read as jsonl.gz
+        return "warc"
     lowered = path.lower()
     for suffix, fmt, scanned in FORMAT_SUFFIXES:
         if lowered.endswith(suffix) and (scanned or not scanning):
             return fmt
     if strict:
-        raise CuratorError(f"cannot tell the format of {path}; use .jsonl, .jsonl.zst, .jsonl.gz or .parquet")
+        raise CuratorError(f"cannot tell the format of {path}; "
+                           "use .jsonl, .jsonl.zst, .jsonl.gz, .parquet or .warc[.gz]")
     return None
 
 
@@ -117,8 +124,10 @@ def check_format(path: str, fmt: str = "auto") -> None:
     one but cannot be read is damaged, not misnamed: it becomes a ``corrupt_file`` rejection. Empty files pass (they
     hold no records).
     """
+    from curator.io.warc import sniff_warc
+
     fmt = detect_format(path) if fmt == "auto" else fmt
-    if os.path.getsize(path) == 0:
+    if os.path.getsize(path) == 0 or fmt == "warc" or sniff_warc(path):  # WARC content is read as WARC, any name
         return
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
@@ -180,8 +189,18 @@ def normalize_text(text: str, form: str | None) -> str:
     return unicodedata.normalize(form, text) if form else text
 
 
-def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "auto") -> Iterator[dict[str, Any]]:
-    """Yield one row per physical record of ``path``: document columns plus ``reason``/``reason_detail``."""
+def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "auto",
+              html=None) -> Iterator[dict[str, Any]]:
+    """Yield one row per physical record of ``path``: document columns plus ``reason``/``reason_detail``.
+
+    WARC/WET files (by name, or by content whatever the name) go to :mod:`curator.io.warc`; ``html`` is its
+    ``HtmlOptions`` (extractor choice).
+    """
+    from curator.io.warc import HtmlOptions, read_warc, sniff_warc
+
+    if fmt == "warc" or sniff_warc(path):  # content wins: a WARC read as JSONL would reject every line
+        yield from read_warc(path, relative_name, options, html or HtmlOptions())
+        return
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt == "parquet":
         yield from _read_parquet(path, relative_name, options)

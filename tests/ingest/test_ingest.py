@@ -63,7 +63,10 @@ def test_truncated_input_reason(tmp_path):
 
 
 def test_every_ingest_reason_has_a_test():
-    assert set(INGEST_REASONS) == set(READER_CASES) | {"truncated_input", "corrupt_file", "duplicate_id"}
+    from curator.io.warc import WARC_REASONS  # each has its test in tests/io/test_warc.py
+
+    assert set(INGEST_REASONS) == (set(READER_CASES) | {"truncated_input", "corrupt_file", "duplicate_id"}
+                                   | set(WARC_REASONS))
 
 
 # -- ids ---------------------------------------------------------------------------------------------------------
