@@ -131,7 +131,7 @@ class DecontaminateStage(BatchStage):
 
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         from curator.document import spark_schema
-        from curator.stage import arrow_schema_of
+        from curator.spark.adapters import arrow_schema_of
 
         index, described = build_index(self.config)
         log.info("decontaminate: %d n-grams from %d items", len(index), len(index.labels))

@@ -33,7 +33,8 @@ import pyarrow as pa
 from pydantic import Field
 
 from curator.document import DECISION_FIELDS, ID, TEXT, with_fields
-from curator.stage import Annotated, Stage, StageConfig, StageContext, arrow_schema_of, finish_batch
+from curator.spark.adapters import arrow_schema_of
+from curator.stage import Annotated, Stage, StageConfig, StageContext, finish_batch
 
 
 if TYPE_CHECKING:
