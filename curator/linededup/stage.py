@@ -18,7 +18,7 @@ Steps on Spark (the per-document logic is in :mod:`curator.linededup.units`):
    rejected row keeps the original text, so what was removed can be inspected.
 
 Every document carries ``line_dedup_units_removed`` and ``line_dedup_chars_removed``; the runner totals both into
-``stats.json``. Units shorter than ``min_unit_chars`` after normalisation ("Home", "Share", a date) are never
+``stats.json``. Units shorter than ``min_unit_chars`` after normalisation ("Home", "Share", "Log in") are never
 counted or removed: short lines recur everywhere by chance, and deciding about them is the quality filters' job.
 Units repeated inside one document but in no other are left alone too (that is repetition, which the Gopher
 repetition filter judges, not boilerplate).

@@ -23,15 +23,13 @@ import xxhash
 
 UnitKind = Literal["line", "paragraph", "sentence"]
 
-# A separator is what lies between two units. Sentences end at ., !, ?, … followed by whitespace, right after the
-# CJK full stops (which take no space), or at a line break: a rule, not a model, so every language splits alike.
-_SEPARATORS: dict[str, re.Pattern] = {
-    "line": re.compile(r"\n"),
-    "paragraph": re.compile(r"\n(?:[ \t\r\f\v]*\n)+"),
-    "sentence": re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])\s*|\s*\n\s*"),
-}
-# A line without its surrounding whitespace, found in one scan (the common case, so it gets its own pattern).
-_LINE = re.compile(r"[^\S\n]*([^\n]*\S)")
+# A line without its surrounding whitespace: it starts and ends with a non-space, so the scan never backtracks
+# over long runs of spaces (a pattern that may start on whitespace is quadratic on a whitespace-only line).
+_LINE = re.compile(r"\S(?:[^\n]*\S)?")
+_PARAGRAPH_BREAK = re.compile(r"\n(?:[ \t\r\f\v]*\n)+")
+# Sentences end at ., !, ?, … followed by whitespace, right after the CJK full stops (which take no space), or at a
+# line break (sentences are split inside lines): a rule, not a model, so every language splits alike.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])\s*")
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
 _WORD = re.compile(r"[^\W_]+")
 _DIGIT = re.compile(r"\d")
@@ -67,15 +65,24 @@ class Normalisation:
 
 def unit_spans(text: str, kind: UnitKind) -> list[tuple[int, int]]:
     """(start, end) of every non-blank unit of ``text``, in order; spans exclude surrounding whitespace."""
+    lines = [m.span() for m in _LINE.finditer(text)]
     if kind == "line":
-        return [m.span(1) for m in _LINE.finditer(text)]
-    spans = []
-    start = 0
-    for match in _SEPARATORS[kind].finditer(text):
+        return lines
+    spans: list[tuple[int, int]] = []
+    if kind == "paragraph":
+        _split(text, 0, len(text), _PARAGRAPH_BREAK, spans)
+    else:
+        for start, end in lines:
+            _split(text, start, end, _SENTENCE_END, spans)
+    return spans
+
+
+def _split(text: str, start: int, end: int, separator: re.Pattern, spans: list[tuple[int, int]]) -> None:
+    """Append the non-blank pieces of ``text[start:end]`` between matches of ``separator``."""
+    for match in separator.finditer(text, start, end):
         _add_span(text, start, match.start(), spans)
         start = match.end()
-    _add_span(text, start, len(text), spans)
-    return spans
+    _add_span(text, start, end, spans)
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:

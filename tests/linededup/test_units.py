@@ -175,3 +175,12 @@ def test_line_spans_match_split_and_strip():
                 expected.append((offset + lead, offset + lead + len(line.strip())))
             offset += len(line) + 1
         assert unit_spans(text, "line") == expected, repr(text)
+
+
+def test_long_whitespace_runs_do_not_backtrack():
+    # A pattern that may start on whitespace is quadratic on a whitespace-only line: 200k spaces would take hours.
+    blank = " " * 200_000
+    text = f"{blank}\nA line of text. And a second sentence.\n{blank}\n\n{blank}"
+    assert pieces(text, "line") == ["A line of text. And a second sentence."]
+    assert pieces(text, "sentence") == ["A line of text.", "And a second sentence."]
+    assert pieces(text, "paragraph") == ["A line of text. And a second sentence."]
