@@ -136,7 +136,7 @@ def check_format(path: str, fmt: str = "auto") -> None:
         kind = "a Parquet file" if fmt == "parquet" else f"{fmt.split('.')[-1]}-compressed"
         raise CuratorError(f"{path}: named as {fmt} but is not {kind} (starts with {head[:8]!r}); rename it or "
                            "move it out of the input")
-    if fmt == "parquet":
+    if not fmt.startswith("jsonl"):  # Parquet (and any later format) is checked by its own reader
         return
     if magic is not None:
         try:
