@@ -179,3 +179,17 @@ def test_real_benchmarks_index_and_match(shared_data):
     kept, rejected = run_batch_stage(stage, docs)
     assert [r["id"] for r in kept] == ["clean"]
     assert [r["reason_detail"] for r in rejected] == ["gsm8k:0", "gsm8k:1", "gsm8k:2"]
+
+
+def test_one_pass_window_hashes_equal_per_length_hashes():
+    import numpy as np
+
+    from curator.decontam.ngrams import all_window_hashes, window_hashes
+
+    rng = np.random.default_rng(0)
+    for size in (0, 7, 8, 9, 13, 14, 200):
+        words = rng.integers(0, 2**63, size=size, dtype=np.uint64)
+        got = dict(all_window_hashes(words, (8, 9, 13)))
+        for length in (8, 9, 13):
+            expected = window_hashes(words, length)
+            assert np.array_equal(got.get(length, np.zeros(0, dtype=np.uint64)), expected), (size, length)
