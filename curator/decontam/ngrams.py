@@ -73,6 +73,23 @@ def window_hashes(word_hashes: np.ndarray, length: int) -> np.ndarray:
         return acc ^ (np.uint64(length) * _LENGTH_SALT)
 
 
+def all_window_hashes(word_hashes: np.ndarray, lengths: tuple[int, ...]):
+    """``(length, window_hashes(word_hashes, length))`` for each of the sorted ``lengths`` in one rolling pass."""
+    size = word_hashes.size
+    if not lengths or size < lengths[0]:
+        return
+    padded = np.concatenate([word_hashes, np.zeros(lengths[-1], dtype=np.uint64)])
+    wanted = set(lengths)
+    with np.errstate(over="ignore"):
+        acc = np.zeros(size, dtype=np.uint64)
+        for k in range(1, lengths[-1] + 1):
+            if k > size:
+                return
+            acc = acc * _WINDOW_MULTIPLIER + padded[k - 1:k - 1 + size]
+            if k in wanted:  # acc[i] now hashes words[i:i+k]; only the first size-k+1 windows are whole
+                yield k, acc[:size - k + 1] ^ (np.uint64(k) * _LENGTH_SALT)
+
+
 @dataclass(frozen=True)
 class BenchmarkItem:
     benchmark: str
@@ -139,10 +156,7 @@ class NgramIndex:
         hits: list[tuple[int, int, int]] = []
         if not self.hashes.size:
             return hits
-        for length in self.lengths:
-            windows = window_hashes(word_hashes, length)
-            if not windows.size:
-                continue
+        for length, windows in all_window_hashes(word_hashes, self.lengths):
             slots = np.searchsorted(self.hashes, windows)
             slots[slots == self.hashes.size] = 0
             found = np.flatnonzero(self.hashes[slots] == windows)

@@ -147,7 +147,10 @@ class DecontaminateStage(BatchStage):
 
     def output_stats(self, spark: "SparkSession", stage_tmp: Path) -> dict[str, Any]:
         """The contamination table, counted from the written kept and rejected rows."""
-        return {"contamination": contamination_table(spark, stage_tmp)}
+        found = contamination_table(spark, stage_tmp)
+        zero = {"items_found": 0, "documents_removed": 0, "documents_masked": 0}
+        # every configured benchmark gets a row, a clean one too
+        return {"contamination": {b.name: found.get(b.name, zero) for b in self.config.benchmarks}}
 
     def __getstate__(self):
         return {"config": self.config}

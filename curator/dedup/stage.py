@@ -212,7 +212,7 @@ class DedupStage(Stage):
         threshold: it becomes its own survivor, with its exact duplicates."""
         from pyspark.sql import functions as F
 
-        from curator.dedup import spark_ops as ops
+        from curator.spark import dedup_ops as ops
 
         root, survivor = F.col("exact_root"), F.col("survivor")
         pairs = (decided.where((F.col(ops.NODE) == root) & (survivor != root))

@@ -144,7 +144,7 @@ class LineDedupStage(Stage):
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         from pyspark.sql import functions as F
 
-        from curator.dedup.spark_ops import materialise, session_partitions
+        from curator.spark.dedup_ops import materialise, session_partitions
         from curator.document import spark_schema
 
         cfg = self.config

@@ -151,13 +151,15 @@ def test_pipeline_run_writes_contamination_table(spark, tmp_path, bench_file):
     spec = PipelineSpec.model_validate({
         "name": "t", "input": {"paths": [str(corpus)]}, "output": str(tmp_path / "out"),
         "stages": [{"stage": "ingest"}, {"stage": "decontaminate", "benchmarks": [
-            {"name": "farm", "path": str(bench_file), "fields": ["question", "answer"], "id_field": "qid"}]}],
+            {"name": "farm", "path": str(bench_file), "fields": ["question", "answer"], "id_field": "qid"},
+            {"name": "unseen", "path": "builtin:demo_reading", "fields": ["passage"]}]}],
     })
     runner = PipelineRunner(spec, spark=spark)
     runner.run_all()
     stats = json.loads((runner.stage_dir("decontaminate") / "stats.json").read_text())
     assert stats["in"] == 4 and stats["kept"] == 2 and stats["rejected"] == {"decontaminated": 2}
-    assert stats["contamination"] == {"farm": {"items_found": 1, "documents_removed": 2, "documents_masked": 0}}
+    assert stats["contamination"] == {"farm": {"items_found": 1, "documents_removed": 2, "documents_masked": 0},
+                                      "unseen": {"items_found": 0, "documents_removed": 0, "documents_masked": 0}}
     assert stats["extra"]["benchmarks"]["farm"]["items_indexed"] == 1
     rejected = spark.read.parquet(str(runner.stage_dir("decontaminate") / "rejected")).collect()
     assert sorted((r["id"], r["reason_detail"]) for r in rejected) == [("leak", "farm:q1"), ("leak-answer", "farm:q1")]
@@ -179,3 +181,17 @@ def test_real_benchmarks_index_and_match(shared_data):
     kept, rejected = run_batch_stage(stage, docs)
     assert [r["id"] for r in kept] == ["clean"]
     assert [r["reason_detail"] for r in rejected] == ["gsm8k:0", "gsm8k:1", "gsm8k:2"]
+
+
+def test_one_pass_window_hashes_equal_per_length_hashes():
+    import numpy as np
+
+    from curator.decontam.ngrams import all_window_hashes, window_hashes
+
+    rng = np.random.default_rng(0)
+    for size in (0, 7, 8, 9, 13, 14, 200):
+        words = rng.integers(0, 2**63, size=size, dtype=np.uint64)
+        got = dict(all_window_hashes(words, (8, 9, 13)))
+        for length in (8, 9, 13):
+            expected = window_hashes(words, length)
+            assert np.array_equal(got.get(length, np.zeros(0, dtype=np.uint64)), expected), (size, length)
