@@ -63,3 +63,12 @@ def test_status_tracker_counts_and_plain_progress_lines(spark):
     assert seen is not None and seen.total == 4 and 0 <= seen.done < 4
     assert active_task_counts(spark) is None  # idle again
     assert "unit: spark stage" in out.file.getvalue() and "/4 tasks done" in out.file.getvalue()
+
+
+@pytest.mark.spark
+def test_live_bar_on_a_terminal_names_the_stage_and_counts_tasks(spark):
+    out = Console(file=io.StringIO(), width=120, force_terminal=True)
+    with SparkProgress(spark, "langid", out=out, poll_seconds=0.1):
+        _slow_job(spark, 1.0, 3)
+    text = out.file.getvalue()
+    assert "langid · spark stage" in text and "/3" in text and "tasks" in text

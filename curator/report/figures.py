@@ -223,7 +223,10 @@ def score_histograms(spark: "SparkSession", run: RunFolder, bins: int = HISTOGRA
             if edges is None:
                 continue
             low, width = edges[0], edges[1] - edges[0]
-            index = F.least(F.lit(bins - 1), F.greatest(F.lit(0), F.floor((finite(c) - low) / width).cast("int")))
+            value = finite(c)
+            # least/greatest skip nulls: without the guard a missing score would land in the first bin.
+            index = F.when(value.isNotNull(), F.least(F.lit(bins - 1), F.greatest(
+                F.lit(0), F.floor((value - low) / width).cast("int"))))
             expressions.append(index.alias(c))
         if not expressions:
             continue

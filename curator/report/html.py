@@ -26,7 +26,8 @@ header p{margin:4px 0 0;color:#c6cbd4}nav{padding:8px 32px;background:#e9ecf1;fo
 nav a{margin-right:14px;color:#2a4f8f;text-decoration:none}main{padding:8px 32px 40px;max-width:1200px}
 section{background:#fff;border:1px solid #dde1e7;border-radius:6px;margin:16px 0;padding:12px 20px}
 h2{font-size:17px;margin:6px 0 10px}table{border-collapse:collapse;margin:8px 0;font-size:13px}
-th,td{border-bottom:1px solid #e3e6eb;padding:3px 10px;text-align:left}th{background:#f1f3f6}td.n{text-align:right}.cards{display:flex;gap:16px;flex-wrap:wrap}
+th,td{border-bottom:1px solid #e3e6eb;padding:3px 10px;text-align:left}th{background:#f1f3f6}
+td.n{text-align:right}.cards{display:flex;gap:16px;flex-wrap:wrap}
 .card{background:#f1f4f9;border-radius:6px;padding:8px 14px;min-width:130px}.card b{display:block;font-size:20px}
 figure.chart{margin:8px 0}figure.chart svg{max-width:100%;height:auto}.grid{display:flex;flex-wrap:wrap;gap:8px}
 .warn{background:#fff4e5;border-left:4px solid #e07b39;padding:6px 10px;margin:6px 0}.muted{color:#6b7380}

@@ -81,7 +81,8 @@ def read_run(root: str | Path, ledger: dict[str, Any] | None = None) -> RunFolde
         found[folder.name] = StageOutput(folder.name, folder, json.loads(stats_file.read_text()),
                                          float(marker.get("finished", 0.0)))
     order = [row["stage"] for row in ledger.get("stages", []) if row["stage"] in found]
-    rest = sorted((s for n, s in found.items() if n not in order), key=lambda s: (not s.is_sink, s.finished))
-    # Document stages missing from the ledger (it stops at the first incomplete one) still come before sinks.
-    stages = [found[n] for n in order] + [s for s in rest if not s.is_sink] + [s for s in rest if s.is_sink]
+    # Stages the ledger does not list (sinks; document stages after an incomplete one) follow in finishing order,
+    # document stages before sinks.
+    rest = sorted((s for n, s in found.items() if n not in order), key=lambda s: (s.is_sink, s.finished))
+    stages = [found[n] for n in order] + rest
     return RunFolder(root, stages, ledger)

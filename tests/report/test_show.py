@@ -48,7 +48,7 @@ def test_errors_name_what_exists(spark, small_run):
         sample_documents(spark, small_run.root, "nope")
     with pytest.raises(CuratorError, match="curator inspect"):
         sample_documents(spark, small_run.root, "tokenize")
-    with pytest.raises(CuratorError, match="its reasons: lid_wrong_language"):
+    with pytest.raises(CuratorError, match=r"its reasons: .*lid_wrong_language \(2\)"):
         sample_documents(spark, small_run.root, "langid", reason="gopher_short_doc")
     with pytest.raises(CuratorError, match="no `lang` column"):
         sample_documents(spark, small_run.root, "ingest", lang="en")
@@ -70,9 +70,7 @@ def test_rendering_keeps_markup_as_text(spark, small_run):
 def test_cli_json(spark, small_run, capsys):
     from curator.cli import main
 
-    with pytest.raises(SystemExit) as exit_info:
-        main(["show", str(small_run.root), "dedup", "--reason", "exact_duplicate", "-n", "5", "--json"])
-    assert exit_info.value.code == 0
+    main(["show", str(small_run.root), "dedup", "--reason", "exact_duplicate", "-n", "5", "--json"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert rows and {r["reason"] for r in rows} == {"exact_duplicate"}
     assert {r["id"] for r in rows} >= {"en-copy-0", "en-copy-1"} - {r["reason_detail"] for r in rows}
