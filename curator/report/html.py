@@ -9,7 +9,7 @@ import html
 from typing import Any
 
 from curator.report import charts
-from curator.report.run import RunFolder
+from curator.report.run import RunFolder, stage_tables
 
 
 SECTIONS = [
@@ -83,7 +83,7 @@ def render_html(run: RunFolder, figures: dict[str, Any], warnings: list[str], ge
         "languages": _languages(figures),
         "scores": _scores(figures),
         "duplicates": _duplicates(figures),
-        "totals": _totals(figures),
+        "totals": _totals(figures, run),
         "tokenizer": _tokenizer(figures),
         "shards": _shards(figures),
         "examples": _examples(figures),
@@ -176,11 +176,11 @@ def _duplicates(figures: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _totals(figures: dict[str, Any]) -> str:
+def _totals(figures: dict[str, Any], run: RunFolder) -> str:
     totals = figures.get("totals", {})
+    out = [f"<h3>{esc(title)}</h3>" + table(header, rows) for title, header, rows in stage_tables(run)]
     if not totals:
-        return absent("No stage reported totals.")
-    out = []
+        return "".join(out) + absent("No stage reported totals.")
     for index, (stage, values) in enumerate(totals.items()):
         chart = charts.bar_chart(list(values), list(values.values()), f"{stage}: totals over its output",
                                  f"chart-totals-{index}")

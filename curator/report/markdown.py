@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curator.report.run import RunFolder
+from curator.report.run import RunFolder, stage_tables
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -49,6 +49,8 @@ def render_markdown(run: RunFolder, figures: dict[str, Any] | None, warnings: li
                      f.get("chars_rejected"), reasons, s.get("seconds")])
     out += _table(["stage", "docs in", "kept", "rejected", "chars kept", "chars rejected", "rejected by reason",
                    "seconds"], rows)
+    for title, header, rows in stage_tables(run):
+        out += [f"## {title}", ""] + _table(header, rows)
     if figures is None:
         out += ["Run `curator report RUN_DIR` (or finish the run) for characters, languages, score distributions, "
                 "tokenizer and shard figures and examples in `report.html`.", ""]

@@ -86,3 +86,22 @@ def read_run(root: str | Path, ledger: dict[str, Any] | None = None) -> RunFolde
     rest = sorted((s for n, s in found.items() if n not in order), key=lambda s: (s.is_sink, s.finished))
     stages = [found[n] for n in order] + rest
     return RunFolder(root, stages, ledger)
+
+
+def stage_tables(run: RunFolder) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """Stage-specific tables found in the written stats: ``(title, header, rows)``. Decontamination's per-benchmark
+    contamination table and tokenize's rehydration totals; a stage adding such a table shows up here."""
+    tables = []
+    for stage in run.stages:
+        contamination = stage.stats.get("contamination")
+        if contamination is not None:
+            rows = [[name, c.get("items_found"), c.get("documents_removed"), c.get("documents_masked")]
+                    for name, c in contamination.items()] or [["(none)", 0, 0, 0]]
+            tables.append((f"Contamination ({stage.name})",
+                           ["benchmark", "items found", "documents removed", "documents masked"], rows))
+        rehydration = stage.stats.get("rehydration")
+        if rehydration:
+            tables.append((f"Rehydration ({stage.name})", ["", "before", "after"],
+                           [["documents", rehydration.get("documents_before"), rehydration.get("documents_after")],
+                            ["tokens", rehydration.get("tokens_before"), rehydration.get("tokens_after")]]))
+    return tables
