@@ -312,8 +312,9 @@ _PHONE_CUE = re.compile(
     r"\W{0,5}(?:\w{1,8}\W{1,5}){0,3}\Z"
 )
 # A number continues across a separator: the match is one cell of a row of numbers ("63 - 64.3 - 59 - 80").
-_CONTINUES_BEFORE = re.compile(r"(?:\d\s*[-\u2013/.,]\s*|\d[ \t]+)\Z")
-_CONTINUES_AFTER = re.compile(r"^(?:\s*[-\u2013/.,]\s*\d|[ \t]+\d)")
+# A period or comma followed by a space ends a sentence or a list item, so only a dash or slash may be spaced.
+_CONTINUES_BEFORE = re.compile(r"(?:\d[ \t]*[-\u2013/][ \t]*|\d[.,]|\d[ \t]+)\Z")
+_CONTINUES_AFTER = re.compile(r"^(?:[ \t]*[-\u2013/][ \t]*\d|[.,]\d|[ \t]+\d)")
 
 
 def phone_in_context(text: str, start: int, end: int) -> bool:
