@@ -19,12 +19,12 @@ import ipaddress
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from curator.errors import CuratorError
-from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, digits_in, is_date_inside, phone_candidate
-
+from curator.pii.prescreen import DIGIT_RUN, digits_in, is_date_inside, phone_candidate
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
@@ -469,7 +469,7 @@ def build_analyzer(
     phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
     ner_model: str | None = None,
     keep_ip_networks: Sequence[str] = (),
-) -> "AnalyzerEngine":
+) -> AnalyzerEngine:
     """An ``AnalyzerEngine`` holding only the recognizers of ``entities``; built with no network access.
 
     Args:
