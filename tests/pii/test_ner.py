@@ -12,6 +12,10 @@ import pytest
 from curator.pii.engine import NER_CHUNK_CHARS
 
 
+# Loading the model takes 10-35 s on a shared 2-core machine: the slow suite (`pytest -m slow`).
+pytestmark = pytest.mark.slow
+
+
 def _model_path() -> str | None:
     configured = os.environ.get("CURATOR_TEST_SPACY_MODEL")
     if configured:
