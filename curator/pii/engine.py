@@ -276,11 +276,26 @@ def _card_recognizer(language: str):
 _PHONE_PAD_BEFORE, _PHONE_PAD_AFTER = 8, 40
 
 
+def _run_may_be_phone(text: str, start: int, end: int) -> bool:
+    """A cheap test on a whole digit run, before the costly matcher: False only where :func:`phone_in_context` would
+    reject every match inside the run (decimals, dotted quads, runs glued to a word or a larger number, bare runs
+    in code with no cue word, no "+" and no trunk "0")."""
+    run = text[start:end]
+    if _DECIMAL.match(run) or _DOTTED_QUAD.fullmatch(run):
+        return False
+    before = text[max(0, start - 40):start]
+    if re.search(r"(?:\d[.,]|[^\W\d][\-.]|[^\W\d_])\Z", before):
+        return False
+    if _BARE_DIGITS.match(run) and not run.startswith("0") and not re.search(r"(?:\+|\+\s|\(|00)\Z", before):
+        return _PHONE_CUE.search(before) is not None
+    return True
+
+
 def phone_spans(text: str) -> list[tuple[int, int]]:
     """Disjoint spans around every digit run that could be a phone number, padded for lead and extension."""
     spans: list[tuple[int, int]] = []
     for m in DIGIT_RUN.finditer(text):
-        if not phone_candidate(m.group()):
+        if not phone_candidate(m.group()) or not _run_may_be_phone(text, m.start(), m.end()):
             continue
         start, end = max(0, m.start() - _PHONE_PAD_BEFORE), min(len(text), m.end() + _PHONE_PAD_AFTER)
         # Widen to whitespace (a little) so the matcher sees the same neighbouring characters as in the text.
