@@ -79,6 +79,11 @@ def test_config_errors_are_clear():
         PiiConfig(max_entities=-1)
     with pytest.raises(ValidationError, match="Extra inputs"):
         PiiConfig(treshold=0.5)
+    with pytest.raises(ValidationError, match="(?s)phone_regions.*unknown ISO 3166 regions.*XX"):
+        PiiConfig(phone_regions=["us", "XX"])
+    with pytest.raises(ValidationError, match="(?s)keep_ip_networks.*not an IP network"):
+        PiiConfig(keep_ip_networks=["10.0.0.0/33"])
+    assert PiiConfig(phone_regions=[" gb"]).phone_regions == ["GB"]
 
 
 def test_missing_spacy_model_is_a_clear_error_not_a_download():
