@@ -31,13 +31,13 @@ import argparse
 import gzip
 import ipaddress
 import json
+import math
 import random
 import re
 import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
@@ -61,7 +61,8 @@ CUES = {
     "de": {"EMAIL_ADDRESS": "E-Mail:", "PHONE_NUMBER": "Tel.", "IP_ADDRESS": "IP-Adresse",
            "CREDIT_CARD": "Kartennummer", "IBAN_CODE": "IBAN", "PERSON": "Ansprechpartner:"},
     "fr": {"EMAIL_ADDRESS": "courriel :", "PHONE_NUMBER": "tél.", "IP_ADDRESS": "adresse IP",
-           "CREDIT_CARD": "carte", "IBAN_CODE": "IBAN", "NATIONAL_ID": "n° de sécurité sociale", "PERSON": "Contact :"},
+           "CREDIT_CARD": "carte", "IBAN_CODE": "IBAN", "NATIONAL_ID": "n° de sécurité sociale",
+           "PERSON": "Contact :"},
     "es": {"EMAIL_ADDRESS": "correo:", "PHONE_NUMBER": "tel.", "IP_ADDRESS": "IP", "CREDIT_CARD": "tarjeta",
            "IBAN_CODE": "IBAN", "NATIONAL_ID": "DNI", "PERSON": "Contacto:"},
     "it": {"EMAIL_ADDRESS": "email:", "PHONE_NUMBER": "tel.", "IP_ADDRESS": "indirizzo IP", "CREDIT_CARD": "carta",
@@ -337,7 +338,7 @@ def run(system, texts):
 
 
 def fmt(x: float) -> str:
-    return "-" if x != x else f"{x:.3f}"
+    return "-" if math.isnan(x) else f"{x:.3f}"
 
 
 def main(argv=None) -> None:

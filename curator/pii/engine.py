@@ -19,12 +19,12 @@ import ipaddress
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from curator.errors import CuratorError
-from curator.pii.prescreen import DIGIT_RUN, PHONE_MIN_DIGITS, digits_in, is_date_inside, phone_candidate
-
+from curator.pii.prescreen import DIGIT_RUN, digits_in, is_date_inside, phone_candidate
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
@@ -276,11 +276,26 @@ def _card_recognizer(language: str):
 _PHONE_PAD_BEFORE, _PHONE_PAD_AFTER = 8, 40
 
 
+def _run_may_be_phone(text: str, start: int, end: int) -> bool:
+    """A cheap test on a whole digit run, before the costly matcher: False only where :func:`phone_in_context` would
+    reject every match inside the run (decimals, dotted quads, runs glued to a word or a larger number, bare runs
+    in code with no cue word, no "+" and no trunk "0")."""
+    run = text[start:end]
+    if _DECIMAL.match(run) or _DOTTED_QUAD.fullmatch(run):
+        return False
+    before = text[max(0, start - 40):start]
+    if re.search(r"(?:\d[.,]|[^\W\d][\-.]|[^\W\d_])\Z", before):
+        return False
+    if _BARE_DIGITS.match(run) and not run.startswith("0") and not re.search(r"(?:\+|\+\s|\(|00)\Z", before):
+        return _PHONE_CUE.search(before) is not None
+    return True
+
+
 def phone_spans(text: str) -> list[tuple[int, int]]:
     """Disjoint spans around every digit run that could be a phone number, padded for lead and extension."""
     spans: list[tuple[int, int]] = []
     for m in DIGIT_RUN.finditer(text):
-        if not phone_candidate(m.group()):
+        if not phone_candidate(m.group()) or not _run_may_be_phone(text, m.start(), m.end()):
             continue
         start, end = max(0, m.start() - _PHONE_PAD_BEFORE), min(len(text), m.end() + _PHONE_PAD_AFTER)
         # Widen to whitespace (a little) so the matcher sees the same neighbouring characters as in the text.
@@ -312,8 +327,9 @@ _PHONE_CUE = re.compile(
     r"\W{0,5}(?:\w{1,8}\W{1,5}){0,3}\Z"
 )
 # A number continues across a separator: the match is one cell of a row of numbers ("63 - 64.3 - 59 - 80").
-_CONTINUES_BEFORE = re.compile(r"(?:\d\s*[-\u2013/.,]\s*|\d[ \t]+)\Z")
-_CONTINUES_AFTER = re.compile(r"^(?:\s*[-\u2013/.,]\s*\d|[ \t]+\d)")
+# A period or comma followed by a space ends a sentence or a list item, so only a dash or slash may be spaced.
+_CONTINUES_BEFORE = re.compile(r"(?:\d[ \t]*[-\u2013/][ \t]*|\d[.,]|\d[ \t]+)\Z")
+_CONTINUES_AFTER = re.compile(r"^(?:[ \t]*[-\u2013/][ \t]*\d|[.,]\d|[ \t]+\d)")
 
 
 def phone_in_context(text: str, start: int, end: int) -> bool:
@@ -468,7 +484,7 @@ def build_analyzer(
     phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
     ner_model: str | None = None,
     keep_ip_networks: Sequence[str] = (),
-) -> "AnalyzerEngine":
+) -> AnalyzerEngine:
     """An ``AnalyzerEngine`` holding only the recognizers of ``entities``; built with no network access.
 
     Args:

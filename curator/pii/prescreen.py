@@ -15,10 +15,9 @@ Entities without a candidate pattern here (NER entities, URL, other presidio ent
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from curator.pii.recognizers import ADDRESS_CANDIDATE
-
 
 # phonenumbers' punctuation class (`phonenumberutil._VALID_PUNCTUATION`: dashes, spaces, dots, slashes, brackets,
 # tildes and "x", with their full-width forms). Its matcher takes digit blocks separated by at most 4 of these, so a

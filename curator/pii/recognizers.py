@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 
 class Span(NamedTuple):
@@ -219,7 +220,8 @@ _NOT_A_SECRET = re.compile(
 def secret_spans(text: str) -> list[Span]:
     """API keys, tokens, private-key blocks, passwords in URLs and secret values in config or code lines.
 
-    >>> text = 'db = "postgres://app:hunter2x@db.internal/app"\\nAPI_KEY = "9f8e7d6c5b4a39281706"\\npassword = getpass()'
+    >>> text = ('db = "postgres://app:hunter2x@db.internal/app"\\nAPI_KEY = "9f8e7d6c5b4a39281706"\\n'
+    ...         'password = getpass()')
     >>> [text[s.start:s.end] for s in secret_spans(text)]
     ['hunter2x', '9f8e7d6c5b4a39281706']
     """

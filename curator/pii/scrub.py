@@ -8,8 +8,8 @@ same string object, so text without personal data comes out byte for byte unchan
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from curator.pii.engine import DEFAULT_PHONE_REGIONS, NER_CHUNK_CHARS, NER_ENTITIES, build_analyzer
 from curator.pii.prescreen import Prescreen, can_prescreen
@@ -47,7 +47,7 @@ def resolve_overlaps(results: Sequence) -> list:
     """
     kept: list = []
     # A secret wins over the e-mail-shaped "token@host" it sits in (a URL's user part), whatever their lengths.
-    order = lambda r: (  # noqa: E731
+    order = lambda r: (
         getattr(r, "entity_type", None) in NER_ENTITIES, getattr(r, "entity_type", None) != "SECRET",
         r.start - r.end, -r.score, r.start,
     )

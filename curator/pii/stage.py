@@ -24,7 +24,6 @@ from curator.pii.engine import DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTI
 from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
 from curator.stage import Annotated, BatchStage, Decision, StageConfig, StageContext, finish_batch
 
-
 if TYPE_CHECKING:
     from curator.pii.scrub import PiiScrubber
 
@@ -124,7 +123,7 @@ class PiiStage(BatchStage):
     def setup(self) -> None:
         self.scrubber = self.build_scrubber()
 
-    def build_scrubber(self) -> "PiiScrubber":
+    def build_scrubber(self) -> PiiScrubber:
         from curator.pii.scrub import PiiScrubber
 
         c = self.config

@@ -7,7 +7,13 @@ import pytest
 
 from curator.pii.engine import phone_in_context
 from curator.pii.recognizers import (
-    address_spans, iban_spans, ip_spans, national_id_spans, resolve, secret_spans, Span,
+    Span,
+    address_spans,
+    iban_spans,
+    ip_spans,
+    national_id_spans,
+    resolve,
+    secret_spans,
 )
 
 
@@ -112,7 +118,10 @@ def test_card_of_any_issuer_by_luhn_and_length(scrubber):
 
 
 def test_iban_any_case_with_checksum():
-    text = "IBAN de89 3704 0044 0532 0130 00, GB82WEST12345698765432 and fr1420041010050500013m02606; not DE89370400440532013001"
+    text = (
+        "IBAN de89 3704 0044 0532 0130 00, GB82WEST12345698765432 and fr1420041010050500013m02606; "
+        "not DE89370400440532013001"
+    )
     assert found(iban_spans, text) == ["de89 3704 0044 0532 0130 00", "GB82WEST12345698765432",
                                        "fr1420041010050500013m02606"]
 
@@ -166,6 +175,7 @@ def test_street_words_in_prose_are_not_addresses():
 
 # -- secrets --------------------------------------------------------------------------------------------------------
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 PRIVATE_KEY = (
     "-----BEGIN RSA PRIVATE KEY-----\n"
     "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi2e8zKgTm9nqGZbq1Yd5sE2wR4\n"
@@ -188,8 +198,7 @@ PRIVATE_KEY = (
         ("DATABASE_URL=postgres://app:s3cr3t-Pa55@db.internal:5432/app\n", "s3cr3t-Pa55"),
         ('{"password": "Tr0ub4dor&3", "user": "admin"}\n', "Tr0ub4dor&3"),
         ("db_password: hunter2hunter2\n", "hunter2hunter2"),
-        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U\n",
-         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
+        (f"Authorization: Bearer {JWT}\n", JWT),
         (f"key.pem:\n{PRIVATE_KEY}\n", PRIVATE_KEY),
     ],
 )

@@ -67,9 +67,12 @@ def test_overlapping_entities_become_one_placeholder(scrubber):
 
 
 def test_presidio_analyzer_reports_the_overlap_that_the_anonymizer_resolves(scrubber):
-    # Guards the previous test: the analyzer really returns both the e-mail and the phone number inside it.
-    found = scrubber.analyze_batch(["write to anna.2125550134@example.com please"])[0]
-    assert sorted(r.entity_type for r in found) == ["EMAIL_ADDRESS", "PHONE_NUMBER"]
+    # The analyzer really reports one stretch twice: a token in a URL's user part is both a secret and the local
+    # part of an e-mail-shaped string; the secret is replaced, once.
+    url = "clone https://ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5@github.com/org/repo"
+    found = scrubber.analyze_batch([url])[0]
+    assert sorted(r.entity_type for r in found) == ["EMAIL_ADDRESS", "SECRET"]
+    assert scrubber.scrub(url).text == "clone https://<SECRET>@github.com/org/repo"
 
 
 def test_text_without_pii_is_unchanged_byte_for_byte(scrubber, shared_data):
@@ -169,7 +172,7 @@ def test_phone_runs_find_what_presidio_phone_recognizer_finds(shared_data):
     """Our phone recognizer (matcher over digit runs) against presidio's (matcher over the whole text)."""
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-    from curator.pii.engine import DEFAULT_PHONE_REGIONS, _phone_recognizer
+    from curator.pii.engine import DEFAULT_PHONE_REGIONS, _phone_recognizer, phone_in_context
     from curator.pii.prescreen import phone_candidate
 
     ours = _phone_recognizer("en", DEFAULT_PHONE_REGIONS)
@@ -178,12 +181,12 @@ def test_phone_runs_find_what_presidio_phone_recognizer_finds(shared_data):
     total = 0
     for doc in docs:
         expected = {(r.start, r.end) for r in stock.analyze(doc, ["PHONE_NUMBER"])}
-        # Deliberate difference: fewer than 5 digits ("16.45 Uhr", "16-49") and dates ("3.10.2000") are never taken
-        # for phone numbers.
-        expected = {(s, e) for s, e in expected if phone_candidate(doc[s:e])}
+        # Deliberate differences: fewer than 5 digits ("16.45 Uhr", "16-49"), dates ("3.10.2000") and numbers that
+        # the context rules reject (amounts, table cells, bare runs in code) are never taken for phone numbers.
+        expected = {(s, e) for s, e in expected if phone_candidate(doc[s:e]) and phone_in_context(doc, s, e)}
         assert {(r.start, r.end) for r in ours.analyze(doc, ["PHONE_NUMBER"])} == expected
         total += len(expected)
-    assert total > 20
+    assert total >= 5  # the sample holds real phone numbers that both find
 
 
 def test_card_validation_needs_checksum_and_known_issuer():
@@ -194,7 +197,7 @@ def test_card_validation_needs_checksum_and_known_issuer():
     assert card_number_valid("9111111111111110")  # 16 digits with Luhn: any issuer
     assert not card_number_valid("9111111111111115")  # bad checksum
     assert not card_number_valid("1609459200009")  # 13 digits, Luhn-valid, no issuer: a millisecond timestamp
-    assert not card_number_valid("411111111111116")  # Luhn-valid, 15 digits need an issuer that uses 15 (Visa does not)
+    assert not card_number_valid("411111111111116")  # Luhn-valid, but 15 digits need an issuer using 15 (not Visa)
 
 
 def test_null_and_empty_texts_pass_through(scrubber):

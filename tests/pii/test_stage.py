@@ -12,7 +12,6 @@ from curator.pii.engine import PiiSetupError
 from curator.pii.stage import PiiConfig, PiiStage
 from curator.stage import run_batch_stage
 
-
 DOCS = [
     {"id": "a", "text": "Contact jane@example.com or +1 212 555 0134.", "source": "t"},
     {"id": "b", "text": "A plain sentence about whales, 1851.", "source": "t"},
@@ -37,7 +36,7 @@ def test_counts_columns_and_scrubbed_text(stage):
     assert by_id["c"]["pii_ip_address"] == 3 and by_id["c"]["pii_email_address"] == 1 and by_id["c"]["pii_total"] == 4
     assert {f.name for f in stage.annotation_fields()} == {
         "pii_email_address", "pii_phone_number", "pii_ip_address", "pii_credit_card", "pii_iban_code", "pii_us_ssn",
-        "pii_total",
+        "pii_national_id", "pii_street_address", "pii_secret", "pii_total",
     }
 
 
@@ -80,12 +79,19 @@ def test_config_errors_are_clear():
         PiiConfig(max_entities=-1)
     with pytest.raises(ValidationError, match="Extra inputs"):
         PiiConfig(treshold=0.5)
+    with pytest.raises(ValidationError, match="(?s)phone_regions.*unknown ISO 3166 regions.*XX"):
+        PiiConfig(phone_regions=["us", "XX"])
+    with pytest.raises(ValidationError, match="(?s)keep_ip_networks.*not an IP network"):
+        PiiConfig(keep_ip_networks=["10.0.0.0/33"])
+    assert PiiConfig(phone_regions=[" gb"]).phone_regions == ["GB"]
 
 
 def test_missing_spacy_model_is_a_clear_error_not_a_download():
     stage = PiiStage(PiiConfig(entities=["PERSON"], ner_model="xx_no_such_model_sm"))
-    with pytest.raises(PiiSetupError, match="xx_no_such_model_sm.*not installed.*never downloads"):
+    with pytest.raises(PiiSetupError, match="xx_no_such_model_sm.*neither an installed package nor a model folder.*"
+                       "never downloads") as error:
         stage._ensure_setup()
+    assert "spacy download" not in str(error.value)
 
 
 def test_unknown_entity_is_a_clear_error():
