@@ -29,7 +29,6 @@ import gzip
 import json
 import math
 import random
-import re
 import statistics
 import sys
 import time

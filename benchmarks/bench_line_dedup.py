@@ -140,10 +140,13 @@ def run_curator(spark, docs: list[dict], work: Path, **config) -> tuple[dict[str
 
 def run_datatrove(docs: list[dict], work: Path, sentences: bool) -> tuple[dict[str, str | None], float]:
     from datatrove.data import Document
-    from datatrove.utils.hashing import HashConfig
     from datatrove.pipeline.dedup.sentence_dedup import (
-        SentDedupConfig, SentenceDedupFilter, SentenceDedupSignature, SentenceFindDedups,
+        SentDedupConfig,
+        SentenceDedupFilter,
+        SentenceDedupSignature,
+        SentenceFindDedups,
     )
+    from datatrove.utils.hashing import HashConfig
 
     shutil.rmtree(work, ignore_errors=True)
     # datatrove's default xxhash path passes str to xxhash, which xxhash >= 4 refuses: its sha1 64-bit path instead.

@@ -39,6 +39,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 SENTENCES = SHARED / "lingua-language-testdata" / "language-testdata" / "sentences"

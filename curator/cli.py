@@ -72,10 +72,9 @@ def print_report_path(report: Path) -> None:
 def stage(spec: Path = SpecArg, stage_name: str = typer.Argument(..., metavar="STAGE", help="stage name in the spec"),
           output: Optional[str] = OutputOpt, master: Optional[str] = MasterOpt, force: bool = ForceOpt):
     """Run one stage (what spark-submit and Airflow call). Its upstream stage must be complete."""
+    from curator.progress import StageProgress
     from curator.spark.runner import PipelineRunner
     from curator.specs import load_pipeline
-
-    from curator.progress import StageProgress
 
     pipeline = load_pipeline(spec)
     runner = PipelineRunner(pipeline, output=output, master=master, progress=StageProgress(console))

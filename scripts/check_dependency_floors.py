@@ -16,9 +16,10 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,10 +19,22 @@ from pydantic import Field, field_validator, model_validator
 
 from curator.langid.codes import UnknownLanguageCode, base_code, resolve_language
 from curator.langid.detect import (
-    Decision, cld2_labels, detect, fasttext_labels, lid_model_path, load_fasttext_model, one_line, predict_fasttext,
+    Decision,
+    cld2_labels,
+    detect,
+    fasttext_labels,
+    lid_model_path,
+    load_fasttext_model,
+    one_line,
+    predict_fasttext,
 )
 from curator.langid.scripts import (
-    LANGUAGE_SCRIPTS, SCRIPT_TAGGED, looks_like_jawi, script_counts, script_share, scripts_of,
+    LANGUAGE_SCRIPTS,
+    SCRIPT_TAGGED,
+    looks_like_jawi,
+    script_counts,
+    script_share,
+    scripts_of,
 )
 from curator.specs import REPO_ROOT
 from curator.stage import BatchStage, StageConfig, finish_batch

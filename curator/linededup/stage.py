@@ -144,8 +144,8 @@ class LineDedupStage(Stage):
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         from pyspark.sql import functions as F
 
-        from curator.spark.dedup_ops import materialise, session_partitions
         from curator.document import spark_schema
+        from curator.spark.dedup_ops import materialise, session_partitions
 
         cfg = self.config
         scratch = Path(ctx.scratch_dir) / "line_dedup"

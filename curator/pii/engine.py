@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from curator.errors import CuratorError
 from curator.pii.prescreen import DIGIT_RUN, digits_in, is_date_inside, phone_candidate
 
+
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from curator.pii.recognizers import ADDRESS_CANDIDATE
 
+
 # phonenumbers' punctuation class (`phonenumberutil._VALID_PUNCTUATION`: dashes, spaces, dots, slashes, brackets,
 # tildes and "x", with their full-width forms). Its matcher takes digit blocks separated by at most 4 of these, so a
 # maximal run of that shape contains every phone candidate; it also contains presidio's card and SSN patterns,

@@ -47,10 +47,10 @@ def resolve_overlaps(results: Sequence) -> list:
     """
     kept: list = []
     # A secret wins over the e-mail-shaped "token@host" it sits in (a URL's user part), whatever their lengths.
-    order = lambda r: (
-        getattr(r, "entity_type", None) in NER_ENTITIES, getattr(r, "entity_type", None) != "SECRET",
-        r.start - r.end, -r.score, r.start,
-    )
+    def order(r):
+        return (getattr(r, "entity_type", None) in NER_ENTITIES, getattr(r, "entity_type", None) != "SECRET",
+                r.start - r.end, -r.score, r.start)
+
     for result in sorted(results, key=order):
         if all(result.end <= k.start or k.end <= result.start for k in kept):
             kept.append(result)

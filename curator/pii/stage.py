@@ -24,6 +24,7 @@ from curator.pii.engine import DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTI
 from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
 from curator.stage import Annotated, BatchStage, Decision, StageConfig, StageContext, finish_batch
 
+
 if TYPE_CHECKING:
     from curator.pii.scrub import PiiScrubber
 

@@ -12,6 +12,7 @@ import io
 import re
 from typing import Any, Sequence
 
+
 KEPT, REJECTED, ACCENT = "#3b7dd8", "#e07b39", "#6a9e3f"
 _STYLE = {
     "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,

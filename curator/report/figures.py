@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import pyarrow as pa
 
-from curator.report.run import RunFolder, StageOutput
+from curator.report.run import RunFolder
 
 
 if TYPE_CHECKING:

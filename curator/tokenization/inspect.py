@@ -73,7 +73,8 @@ def provenance_report(folder: str | Path, *, locate: str | None = None, doc_id: 
 
     from curator.errors import CuratorError
     from curator.tokenization.job import TOKENIZER_SUBDIR
-    from curator.tokenization.provenance import find_document, locate as locate_token
+    from curator.tokenization.provenance import find_document
+    from curator.tokenization.provenance import locate as locate_token
     from curator.tokenization.shards import MegatronShard
     from curator.tokenization.tokenizer import read_bundle
 

@@ -22,6 +22,7 @@ import itertools
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,13 +36,7 @@ from curator.errors import CuratorError
 from curator.tokenization.manifest import Manifest, ShardEntry, TokenizerRef, write_manifest
 from curator.tokenization.provenance import ProvenanceBuffer, sidecar_name
 from curator.tokenization.rehydrate import RehydrationConfig, copies_column
-from curator.tokenization.shards import (
-    ShardInfo,
-    ShardWriter,
-    check_vocab_fits,
-    dtype_for_vocab,
-    remove_stale_temporaries,
-)
+from curator.tokenization.shards import ShardWriter, check_vocab_fits, dtype_for_vocab, remove_stale_temporaries
 from curator.tokenization.tokenizer import Tokenizer, TokenizerBundle
 from curator.tokenization.train import EmptyCorpusError
 

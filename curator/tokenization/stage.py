@@ -13,8 +13,8 @@ from pydantic import Field, field_validator
 
 from curator.errors import CuratorError
 from curator.stage import Stage, StageConfig, StageContext
-from curator.tokenization.rehydrate import RehydrationConfig
 from curator.tokenization.recipe import TokenizerRecipe
+from curator.tokenization.rehydrate import RehydrationConfig
 
 
 ARTIFACT_SUBDIR = "tokenizer"

@@ -10,7 +10,14 @@ from pydantic import ValidationError
 
 from curator.document import DOCUMENT_SCHEMA
 from curator.linededup.stage import (
-    CHARS_REMOVED, REMOVAL_TYPE, REMOVALS, TOO_SHORT, UNITS_REMOVED, LineDedupConfig, LineDedupStage, index_batch,
+    CHARS_REMOVED,
+    REMOVAL_TYPE,
+    REMOVALS,
+    TOO_SHORT,
+    UNITS_REMOVED,
+    LineDedupConfig,
+    LineDedupStage,
+    index_batch,
     rewrite_batch,
 )
 from curator.linededup.units import Normalisation, distinct_units, hashed_units, remove_units, unit_hash, unit_spans

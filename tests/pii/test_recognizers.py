@@ -6,15 +6,7 @@ from __future__ import annotations
 import pytest
 
 from curator.pii.engine import phone_in_context
-from curator.pii.recognizers import (
-    Span,
-    address_spans,
-    iban_spans,
-    ip_spans,
-    national_id_spans,
-    resolve,
-    secret_spans,
-)
+from curator.pii.recognizers import Span, address_spans, iban_spans, ip_spans, national_id_spans, resolve, secret_spans
 
 
 def found(detect, text):

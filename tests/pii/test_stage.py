@@ -12,6 +12,7 @@ from curator.pii.engine import PiiSetupError
 from curator.pii.stage import PiiConfig, PiiStage
 from curator.stage import run_batch_stage
 
+
 DOCS = [
     {"id": "a", "text": "Contact jane@example.com or +1 212 555 0134.", "source": "t"},
     {"id": "b", "text": "A plain sentence about whales, 1851.", "source": "t"},
