@@ -87,11 +87,31 @@ def ingest_examples() -> list[Example]:
                            "cut.jsonl.zst": packed[: len(packed) // 2]})]
 
 
+def url_filter_examples() -> list[Example]:
+    return [Example({"domains": ["spam.example"], "on_missing_url": "reject"},
+                    [{"text": "a page", "url": "https://www.spam.example/offer"},
+                     {"text": "a page", "url": "https://news.example.org/story"}, {"text": "no url"}])]
+
+
+def decontaminate_examples() -> list[Example]:
+    leak = ("Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, "
+            "and nothing particular to interest me on shore, I thought I would sail about a little.")
+    config = {"benchmarks": [{"name": "demo", "path": "builtin:demo_reading", "fields": ["passage"]}]}
+    return [Example(config, [{"text": leak}, {"text": prose(seed=2)}])]
+
+
+def line_dedup_examples() -> list[Example]:
+    footer = "Subscribe to our newsletter for weekly updates from the editors"
+    return [Example({}, [{"id": "a", "text": prose(seed=1) + "\n" + footer},
+                         {"id": "b", "text": "Short note.\n" + footer}])]
+
+
 EXAMPLES = {
     "ingest": ingest_examples, "langid": langid_examples, "quality": quality_examples, "dedup": dedup_examples,
-    "pii": pii_examples,
+    "pii": pii_examples, "url_filter": url_filter_examples, "decontaminate": decontaminate_examples,
+    "line_dedup": line_dedup_examples,
 }
-SPARK_STAGES = {"ingest", "dedup"}  # their decisions are made in Spark, not per batch
+SPARK_STAGES = {"ingest", "dedup", "line_dedup"}  # their decisions are made in Spark, not per batch
 
 
 def emitted_reasons(name: str, example: Example, request, tmp_path: Path) -> list[str | None]:
