@@ -87,14 +87,14 @@ def datatrove_decide(filt, doc_id: str, text: str) -> str | None:
 
 
 def ours_decide(family, text: str) -> str | None:
-    return family.evaluate(TextView(text)).reason
+    return family.evaluate(TextView(text, "en")).reason
 
 
 class SpacyWordsView(TextView):
     """Our rules, fed datatrove's spaCy word tokens instead of our regex split."""
 
     def __init__(self, text: str):
-        super().__init__(text)
+        super().__init__(text, "en")
         from datatrove.utils.text import split_into_words
 
         self._words = list(split_into_words(text))
@@ -112,7 +112,7 @@ def explain(name: str, family, doc_id: str, text: str, theirs: str | None) -> st
         h.split_words = lambda line: line
         h.count_sentences = lambda line: len(split_into_sentences(line)) if line else 0
         try:
-            again = family.evaluate(TextView(text)).reason
+            again = family.evaluate(TextView(text, "en")).reason
         finally:
             h.split_words, h.count_sentences = saved
     else:
@@ -147,7 +147,7 @@ def time_ours(docs) -> float:
     families = [FAMILIES[n] for n in ("gopher_repetition", "gopher_quality", "c4", "fineweb")]
     start = time.perf_counter()
     for _, text in docs:
-        view = TextView(text)
+        view = TextView(text, "en")
         for family in families:
             family.evaluate(view)
     return time.perf_counter() - start
@@ -170,7 +170,7 @@ def time_stage(docs) -> float:
 
     from curator.quality.stage import QualityConfig, QualityStage
 
-    stage = QualityStage(QualityConfig())
+    stage = QualityStage(QualityConfig(language="en"))
     stage._ensure_setup()
     batch = pa.RecordBatch.from_pylist([{"id": i, "text": t, "source": None, "url": None, "meta": None}
                                         for i, t in docs])

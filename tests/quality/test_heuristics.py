@@ -9,7 +9,7 @@ from curator.quality.filters.c4 import C4Filter
 from curator.quality.filters.fineweb import FineWebFilter
 from curator.quality.filters.gopher_quality import GopherQualityFilter
 from curator.quality.filters.gopher_repetition import GopherRepetitionFilter
-from curator.quality.heuristics import TextView, count_sentences, split_words
+from curator.quality.heuristics import TextView, count_sentences, is_symbol_token, split_words
 from tests.quality.docs import prose
 
 
@@ -68,6 +68,26 @@ def test_gopher_stop_words_per_language():
     # a language without a list skips the rule (recorded), it is never rejected by English stop words
     result = german.evaluate(TextView(BASE, "sw"), collect_all=True)
     assert result.failures == [] and result.skipped == ["gopher_stop_words"]
+
+
+def test_gopher_alpha_words_ratio_leaves_punctuation_tokens_out():
+    # Heavily punctuated prose: a third of the tokens are punctuation, every word holds letters.
+    punctuated = "\n".join(f"Indeed, the river (quiet, gentle) met the garden; yes, the candle {w}: bright!"
+                            for w in ("burned", "glowed", "flickered", "shone", "faded", "waited"))
+    assert sum(map(is_symbol_token, split_words(punctuated))) / len(split_words(punctuated)) > 0.3
+    result = GQ.evaluate(TextView(punctuated, "en"), collect_all=True)
+    assert result.signals["gopher_alpha_words_ratio"] == 1.0
+    assert "gopher_few_alpha_words" not in result.failures
+    # numbers are words without letters and still count against the ratio
+    assert failures(GOPHER_QUALITY_CASES["gopher_few_alpha_words"], GQ, "en") == ["gopher_few_alpha_words"]
+
+
+def test_gopher_stop_words_never_assume_english():
+    # a document without a language is not judged by English stop words: the rule is skipped and says so
+    result = GQ.evaluate(TextView("\n".join(["Ein ruhiger Fluss fliesst langsam durch einen alten Garten."] * 8)),
+                         collect_all=True)
+    assert "gopher_few_stop_words" not in result.failures and result.skipped == ["gopher_stop_words"]
+    assert "default_language" not in GopherQualityFilter.model_fields
 
 
 def paragraphs(n: int, lines: int = 4, seed: int = 1) -> list[str]:

@@ -40,8 +40,8 @@ class GopherQualityFilter(QualityFilter):
     min_stop_words: int | None = 2
     stop_words: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {"en": GOPHER_STOP_WORDS},
-        description="per-language stop words; languages without a list skip the stop-word rule")
-    default_language: str = Field("en", description="language assumed when the document has no `lang`")
+        description="per-language stop words; languages without a list (or documents without a language) skip "
+                    "the stop-word rule")
 
     def checks(self, view: TextView, skipped: list[str]) -> Check:
         c = self
@@ -79,14 +79,15 @@ class GopherQualityFilter(QualityFilter):
             ratio = sum(1 for s in lines if s.rstrip().endswith(("...", "\u2026"))) / len(lines)
             yield "gopher_ellipsis_lines_ratio", ratio, (
                 "gopher_too_many_ellipsis_lines" if ratio > c.max_ellipsis_lines_ratio else None)
-        # "80% of words in a document contain at least one alphabetic character"
-        if c.min_alpha_words_ratio is not None:
-            ratio = sum(1 for w in words if _HAS_ALPHA(w)) / n_words
+        # "80% of words in a document contain at least one alphabetic character": words, so punctuation tokens
+        # ("," "." "(") are not in the denominator (numbers and symbols with digits are, and count against).
+        if c.min_alpha_words_ratio is not None and n_content:
+            ratio = sum(1 for w in content_words if _HAS_ALPHA(w)) / n_content
             yield "gopher_alpha_words_ratio", ratio, (
                 "gopher_few_alpha_words" if ratio < c.min_alpha_words_ratio else None)
         # "at least two of the following English words: the, be, to, of, and, that, have, and with"
         if c.min_stop_words is not None:
-            stop_words = c.stop_words.get(view.lang or c.default_language)
+            stop_words = c.stop_words.get(view.lang) if view.lang else None
             if stop_words is None:
                 skipped.append("gopher_stop_words")  # no list for this language: the rule does not apply
             else:
