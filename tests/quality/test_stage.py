@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from curator.errors import SpecError
 from curator.quality.classifier import (
@@ -116,8 +117,9 @@ def test_spec_rejects_quality_before_langid_without_a_language(tmp_path):
 
 
 def web_en_quality() -> QualityConfig:
-    spec = load_pipeline(REPO_ROOT / "pipelines" / "web_en.yaml")
-    return spec.stage("quality").config.model_copy(update={"classifier": None})
+    spec = yaml.safe_load((REPO_ROOT / "pipelines" / "web_en.yaml").read_text())
+    entry = next(s for s in spec["stages"] if s["stage"] == "quality")
+    return QualityConfig.model_validate({k: v for k, v in entry.items() if k not in ("stage", "classifier")})
 
 
 def test_web_en_uses_fineweb_line_punctuation_not_c4_line_dropping():
@@ -160,11 +162,12 @@ def test_classifier_threshold_and_pareto_keep(tiny_model):
     path, _ = tiny_model
     spam = "BUY NOW cheap pills 7 click here free offer!!! " * 20
     docs = rows(prose(seed=3), prose(seed=4) + "\n" + spam)
-    stage = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "min_score": 0.5}))
+    stage = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "min_score": 0.5}, language="en"))
     kept, rejected = run_batch_stage(stage, docs)
     assert [r["id"] for r in kept] == ["0"] and kept[0]["quality_score"] > 0.5
     assert rejected[0]["reason"] == "quality_classifier_low_score"
-    pareto = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "keep": "pareto", "seed": 3}))
+    pareto = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "keep": "pareto", "seed": 3},
+                                          language="en"))
     first = run_batch_stage(pareto, docs)
     assert run_batch_stage(pareto, docs) == first  # seeded by document id: deterministic
     # languages outside the classifier's list are skipped, not rejected
@@ -188,7 +191,7 @@ def test_classifier_helpers():
 
 
 def assert_prose_scores_above_spam(prose_texts: list[str]):
-    config = QualityConfig(filters=[], classifier={"model": "quality_classifier"})
+    config = QualityConfig(filters=[], classifier={"model": "quality_classifier"}, language="en")
     assert config.classifier.model == str(REPO_ROOT / "filters" / "quality_classifier.ftz")
     stage = QualityStage(config)
     spam_pitch = "Make money fast!!! Click here to claim your FREE prize now. Limited offer, act today! " * 10

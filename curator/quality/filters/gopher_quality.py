@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import re
 from typing import ClassVar
 
@@ -13,6 +15,22 @@ from curator.quality.heuristics import TextView, is_symbol_token
 
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _HAS_ALPHA = re.compile(r"[^\W\d_]").search
+_SPACY_LANGUAGE_CODES = {"no": "nb"}  # langid (fastText lid.176) code -> spaCy's, where they differ
+
+
+@functools.lru_cache(maxsize=None)
+def spacy_stop_words(lang: str) -> frozenset[str] | None:
+    """spaCy's maintained stop-word list for ``lang`` (``spacy.lang.<code>.stop_words``), imported on first use once
+    per process; None when spaCy has no list for it or spaCy (the ``pii`` extra) is not installed."""
+    code = _SPACY_LANGUAGE_CODES.get(lang, lang)
+    if code == "xx" or not code.isidentifier():  # xx is spaCy's multi-language placeholder
+        return None
+    try:
+        module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+    except Exception:  # ImportError for unknown languages; a language package's own import-time dependency errors
+        return None
+    words = frozenset(w for w in getattr(module, "STOP_WORDS", ()) if w.strip() and not is_symbol_token(w))
+    return words or None
 
 
 class GopherQualityFilter(QualityFilter):
@@ -40,8 +58,17 @@ class GopherQualityFilter(QualityFilter):
     min_stop_words: int | None = 2
     stop_words: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {"en": GOPHER_STOP_WORDS},
-        description="per-language stop words; languages without a list (or documents without a language) skip "
-                    "the stop-word rule")
+        description="per-language stop words, taking precedence over spaCy's; languages with no list here or in "
+                    "spaCy (or documents without a language) skip the stop-word rule")
+    spacy_stop_words: bool = Field(True, description="languages not in stop_words use spaCy's list, if it has one")
+
+    def stop_words_for(self, lang: str | None) -> frozenset[str] | None:
+        if not lang:
+            return None
+        listed = self.stop_words.get(lang)
+        if listed is not None:
+            return frozenset(listed)
+        return spacy_stop_words(lang) if self.spacy_stop_words else None
 
     def checks(self, view: TextView, skipped: list[str]) -> Check:
         c = self
@@ -87,9 +114,9 @@ class GopherQualityFilter(QualityFilter):
                 "gopher_few_alpha_words" if ratio < c.min_alpha_words_ratio else None)
         # "at least two of the following English words: the, be, to, of, and, that, have, and with"
         if c.min_stop_words is not None:
-            stop_words = c.stop_words.get(view.lang) if view.lang else None
+            stop_words = self.stop_words_for(view.lang)
             if stop_words is None:
                 skipped.append("gopher_stop_words")  # no list for this language: the rule does not apply
             else:
-                present = len(set(stop_words).intersection(words))
+                present = len(stop_words.intersection(words))
                 yield "gopher_stop_words", present, "gopher_few_stop_words" if present < c.min_stop_words else None
