@@ -116,6 +116,8 @@ def test_gopher_stop_words_skip_languages_with_no_list_anywhere():
     salad = "\n".join(["nyumba kaka mke mbwa bustani mto mji dirisha shule njia"] * 8)
     result = GQ.evaluate(TextView(salad, "sw"), collect_all=True)  # Swahili: no list here nor in spaCy
     assert "gopher_few_stop_words" not in result.failures and result.skipped == ["gopher_stop_words"]
+    serbian_latin = "\n".join(["kuća brat žena pas bašta reka grad prozor škola put"] * 8)
+    assert "gopher_few_stop_words" in failures(serbian_latin, GQ, "sr_Latn")  # script suffix: the language's list
     no_spacy = GopherQualityFilter(spacy_stop_words=False)
     polish_salad = "\n".join([MORE_LANGUAGES["pl"][1]] * 8)
     assert no_spacy.evaluate(TextView(polish_salad, "pl"), collect_all=True).skipped == ["gopher_stop_words"]

@@ -15,14 +15,15 @@ from curator.quality.heuristics import TextView, is_symbol_token
 
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _HAS_ALPHA = re.compile(r"[^\W\d_]").search
-_SPACY_LANGUAGE_CODES = {"no": "nb"}  # langid (fastText lid.176) code -> spaCy's, where they differ
+_SPACY_LANGUAGE_CODES = {"no": "nb", "iw": "he", "in": "id"}  # langid codes -> spaCy's, where they differ
 
 
 @functools.lru_cache(maxsize=None)
 def spacy_stop_words(lang: str) -> frozenset[str] | None:
     """spaCy's maintained stop-word list for ``lang`` (``spacy.lang.<code>.stop_words``), imported on first use once
     per process; None when spaCy has no list for it or spaCy (the ``pii`` extra) is not installed."""
-    code = _SPACY_LANGUAGE_CODES.get(lang, lang)
+    base = lang.split("_")[0].split("-")[0]  # sr_Cyrl -> sr: spaCy's lists are per language, not per script
+    code = _SPACY_LANGUAGE_CODES.get(base, base)
     if code == "xx" or not code.isidentifier():  # xx is spaCy's multi-language placeholder
         return None
     try:
