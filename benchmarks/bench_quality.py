@@ -10,7 +10,12 @@ spaCy word tokens: a disagreement that then disappears is caused by word splitti
 spaCy), which is a ratio landing on the other side of a threshold. Throughput is measured with all four families
 evaluated per document (no early exit), in one process, on the same core.
 
-Run: .venv/bin/python benchmarks/bench_quality.py [--limit N]
+A last section scores the quality stage against human judgement: DCLM's 499 Common Crawl pages with majority
+good/low-quality labels (../shared/data/dclm-quality-dev): ROC AUC of document length and of the classifier score,
+and the share of good and low-quality pages each configured recipe keeps, beside a plain length cut keeping the same
+share of good pages.
+
+Run: .venv/bin/python benchmarks/bench_quality.py [--limit N] [--human-labels-only]
 Needs: pip install datatrove==0.10.1 (the `bench` extra).
 """
 
@@ -87,14 +92,14 @@ def datatrove_decide(filt, doc_id: str, text: str) -> str | None:
 
 
 def ours_decide(family, text: str) -> str | None:
-    return family.evaluate(TextView(text)).reason
+    return family.evaluate(TextView(text, "en")).reason
 
 
 class SpacyWordsView(TextView):
     """Our rules, fed datatrove's spaCy word tokens instead of our regex split."""
 
     def __init__(self, text: str):
-        super().__init__(text)
+        super().__init__(text, "en")
         from datatrove.utils.text import split_into_words
 
         self._words = list(split_into_words(text))
@@ -112,7 +117,7 @@ def explain(name: str, family, doc_id: str, text: str, theirs: str | None) -> st
         h.split_words = lambda line: line
         h.count_sentences = lambda line: len(split_into_sentences(line)) if line else 0
         try:
-            again = family.evaluate(TextView(text)).reason
+            again = family.evaluate(TextView(text, "en")).reason
         finally:
             h.split_words, h.count_sentences = saved
     else:
@@ -147,7 +152,7 @@ def time_ours(docs) -> float:
     families = [FAMILIES[n] for n in ("gopher_repetition", "gopher_quality", "c4", "fineweb")]
     start = time.perf_counter()
     for _, text in docs:
-        view = TextView(text)
+        view = TextView(text, "en")
         for family in families:
             family.evaluate(view)
     return time.perf_counter() - start
@@ -170,7 +175,7 @@ def time_stage(docs) -> float:
 
     from curator.quality.stage import QualityConfig, QualityStage
 
-    stage = QualityStage(QualityConfig())
+    stage = QualityStage(QualityConfig(language="en"))
     stage._ensure_setup()
     batch = pa.RecordBatch.from_pylist([{"id": i, "text": t, "source": None, "url": None, "meta": None}
                                         for i, t in docs])
@@ -180,10 +185,89 @@ def time_stage(docs) -> float:
     return time.perf_counter() - start
 
 
+# -- human labels ---------------------------------------------------------------------------------------------------
+
+HUMAN_LABELS = DATA / "dclm-quality-dev" / "majority_data.jsonl"
+
+
+def load_human_labels() -> list[tuple[str, int]]:
+    """DCLM's 499 Common Crawl pages with majority human labels (1 = good). Nothing here was tuned or trained on it."""
+    with HUMAN_LABELS.open() as f:
+        return [(row["text"], int(row["label"])) for row in map(json.loads, f)]
+
+
+def web_en_quality_entry() -> dict:
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "pipelines" / "web_en.yaml").read_text())
+    return next({k: v for k, v in s.items() if k != "stage"} for s in spec["stages"] if s["stage"] == "quality")
+
+
+def stage_keeps(entry: dict, texts: list[str]) -> list[bool]:
+    """Which documents a quality stage configured by ``entry`` keeps (documents labelled English, as langid would)."""
+    import pyarrow as pa
+
+    from curator.quality.stage import QualityConfig, QualityStage
+
+    stage = QualityStage(QualityConfig.model_validate({**entry, "language": "en"}))
+    stage.setup()
+    batch = pa.RecordBatch.from_pylist([{"id": str(i), "text": t} for i, t in enumerate(texts)])
+    return [reason is None for reason in stage.process_batch(batch).column("reason").to_pylist()]
+
+
+def length_cut_precision(lengths: list[int], labels: list[int], good_kept: float) -> float:
+    """Precision of keeping the longest documents, with the cut placed to keep the same share of good ones."""
+    good = sorted((n for n, y in zip(lengths, labels) if y), reverse=True)
+    cut = good[max(0, round(good_kept * len(good)) - 1)]
+    kept = [y for n, y in zip(lengths, labels) if n >= cut]
+    return sum(kept) / len(kept)
+
+
+def human_label_section() -> None:
+    from curator.quality.classifier import load_model, roc_auc, score_texts
+    from curator.specs import REPO_ROOT
+
+    rows = load_human_labels()
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    lengths = [len(t) for t in texts]
+    model = load_model(str(REPO_ROOT / "filters" / "quality_classifier.ftz"))
+    scores = score_texts(model, texts)
+    print(f"\nhuman labels: {len(rows)} Common Crawl pages (DCLM majority labels: {sum(labels)} good, "
+          f"{len(labels) - sum(labels)} low quality); no score below was fitted on them\n")
+    print("| score | ROC AUC vs human labels |\n|---|---|")
+    print(f"| document length in characters (baseline) | {roc_auc(labels, lengths):.3f} |")
+    print(f"| quality_classifier.ftz score | {roc_auc(labels, scores):.3f} |")
+
+    entry = web_en_quality_entry()
+    rules = {k: v for k, v in entry.items() if k != "classifier"}
+    recipes = {
+        "web_en.yaml rules": rules,
+        "web_en.yaml rules + classifier": entry,
+        "web_en.yaml rules, C4 line dropping on (before #16)": {**rules, "filters": [
+            f if not (isinstance(f, dict) and f.get("use") == "c4") else "c4" for f in rules["filters"]]},
+    }
+    n_good, n_bad = sum(labels), len(labels) - sum(labels)
+    print("\n| recipe | good kept | low-quality kept | precision | length cut at the same good kept: precision |")
+    print("|---|---|---|---|---|")
+    for name, recipe in recipes.items():
+        keeps = stage_keeps(recipe, texts)
+        good = sum(1 for k, y in zip(keeps, labels) if k and y)
+        bad = sum(1 for k, y in zip(keeps, labels) if k and not y)
+        precision = good / (good + bad) if good + bad else float("nan")
+        baseline = length_cut_precision(lengths, labels, good / n_good) if good else float("nan")
+        print(f"| {name} | {good / n_good:.1%} ({good}/{n_good}) | {bad / n_bad:.1%} ({bad}/{n_bad}) | "
+              f"{precision:.3f} | {baseline:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="use N documents spread evenly over the set")
+    parser.add_argument("--human-labels-only", action="store_true",
+                        help="only the section against human labels (../shared/data/dclm-quality-dev)")
     args = parser.parse_args()
+    if args.human_labels_only:
+        human_label_section()
+        return
     docs = load_documents(args.limit)
     dt = datatrove_filters()
     # warm-up: spaCy pipeline construction and regex compilation are not throughput
@@ -211,6 +295,8 @@ def main() -> None:
                         ("curator heuristics (all families, no exit)", ours_seconds),
                         ("curator QualityStage.process_batch", stage_seconds)):
         print(f"{label:<44}{secs:>9.2f}{len(docs) / secs:>10.1f}{dt_seconds / secs:>13.2f}x")
+    if HUMAN_LABELS.is_file():
+        human_label_section()
 
 
 if __name__ == "__main__":

@@ -133,6 +133,11 @@ class PipelineSpec(_Strict):
             raise ValueError(f"stage names must be unique; repeated: {duplicates} (give one a 'name:')")
         if self.stages[0].stage != "ingest":
             raise ValueError("the first stage must be 'ingest'")
+        for i, s in enumerate(self.stages):
+            earlier = {t.stage for t in self.stages[:i]}
+            if s.stage == "quality" and "langid" not in earlier and getattr(s.config, "language", None) is None:
+                raise ValueError(f"stages[{i}] ({s.name}).language: quality runs before any langid stage, so set "
+                                 "the documents' language explicitly (e.g. 'language: en') or add langid first")
         seen_sink = False
         for s in self.stages:
             if seen_sink and not s.is_sink:

@@ -45,17 +45,18 @@ def quality_examples() -> list[Example]:
         repetition_cases,
     )
 
-    def one(family, text, lang=None, **config):
+    def one(family, text, lang="en", **config):
         return Example({"filters": [{"family": family, **config}]}, [{"text": text, "lang": lang}])
 
-    examples = [Example({}, [{"text": " \n"}])]
+    examples = [Example({"language": "en"}, [{"text": " \n"}])]
     examples += [one("gopher_quality", text) for text in GOPHER_QUALITY_CASES.values()]
     examples.append(one("gopher_quality", BASE, "de", stop_words={"de": ["der", "die", "und"]}))
-    examples += [Example({"filters": [config]}, [{"text": text}]) for config, text in repetition_cases()]
+    examples += [Example({"filters": [config], "language": "en"}, [{"text": text}]) for config, text in repetition_cases()]
     examples += [one("c4", text) for text in C4_CASES.values()]
     examples.append(one("c4", "Menu\nHome\nContact us", min_sentences=None))  # every line dropped
     examples += [one("fineweb", text) for text in FINEWEB_CASES.values()]
-    examples.append(Example({"filters": [], "classifier": {"min_score": 1.0}}, [{"text": "\n".join(paragraphs(2))}]))
+    examples.append(Example({"filters": [], "classifier": {"min_score": 1.0}, "language": "en"},
+                            [{"text": "\n".join(paragraphs(2))}]))
     return examples
 
 
@@ -156,6 +157,9 @@ def test_declared_reasons_are_reachable_and_complete(name, request, tmp_path):
     assert isinstance(declared, tuple) and len(set(declared)) == len(declared), "reasons: a tuple without repeats"
     if not declared:
         assert cls.is_sink, f"stage {name!r} declares no reasons but is not a sink: declare `reasons`"
+        return
+    if cls.is_sink:  # a sink's rejections are recorded in its artifact (tokenize: the manifest), tested there
+        assert all(r.replace("_", "").isalnum() and r == r.lower() for r in declared), "reasons are snake_case"
         return
     if name not in EXAMPLES:
         pytest.fail(f"stage {name!r} declares reasons {declared} but tests/test_stage_reasons.py EXAMPLES has no "

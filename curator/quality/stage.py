@@ -12,6 +12,10 @@ Filter names are resolved to ``filters/*.yaml`` and validated on the driver into
 entry may also be ``{use: NAME, <overrides>}`` or an inline mapping with a ``family`` key. The classifier model is resolved to an absolute path and its SHA-256 is part of the config (so a
 retrained model invalidates the stage's completion marker).
 
+Language: rules such as stop words depend on the document's language, taken from the ``lang`` column (the langid
+stage) or, for documents without one, from the stage's ``language`` option; a pipeline with quality before langid must
+set ``language`` (validated with the spec), and a batch with neither is an error, never assumed English.
+
 Decisions: the first failing rule rejects a document with that rule's reason. Documents whose ``lang`` (from the
 langid stage) is listed in a family's ``skip_languages``, or has no stop-word list, skip that rule or family; the
 ``quality_skipped`` column names what was skipped, so no language is rejected silently by rules written for another.
@@ -26,6 +30,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, SerializeAsAny, field_validator, model_validator
 
 from curator.config import StrictConfig
+from curator.errors import SpecError
 from curator.hashing import file_sha256
 from curator.quality.filters import QualityFilter, build_filter, builtin_reasons
 from curator.quality.heuristics import TextView
@@ -96,6 +101,10 @@ class QualityConfig(StageConfig):
     keep_signals: bool = Field(
         False, description="evaluate every rule and keep the measured values as quality_<signal> columns")
     lang_column: str = "lang"
+    language: str | None = Field(
+        None, min_length=1,
+        description="language of documents with no `lang` value (e.g. 'en'); required when no langid stage runs "
+                    "before quality, because stop words and word rules depend on the language")
 
     @field_validator("filters", mode="before")
     @classmethod
@@ -151,7 +160,14 @@ class QualityStage(BatchStage):
         names = batch.schema.names
         texts = batch.column("text").to_pylist()
         n = len(texts)
-        langs = batch.column(config.lang_column).to_pylist() if config.lang_column in names else [None] * n
+        if config.lang_column in names:
+            langs = [lang or config.language for lang in batch.column(config.lang_column).to_pylist()]
+        elif config.language is not None:
+            langs = [config.language] * n
+        else:
+            # Never guess English: rules written for one language would silently judge every other one.
+            raise SpecError(f"quality: the input has no {config.lang_column!r} column and the stage sets no "
+                            "'language'; run langid before quality or set e.g. 'language: en'")
         out_texts = list(texts)
         reasons: list[str | None] = [None] * n
         details: list[str | None] = [None] * n

@@ -9,7 +9,7 @@ from curator.quality.filters.c4 import C4Filter
 from curator.quality.filters.fineweb import FineWebFilter
 from curator.quality.filters.gopher_quality import GopherQualityFilter
 from curator.quality.filters.gopher_repetition import GopherRepetitionFilter
-from curator.quality.heuristics import TextView, count_sentences, split_words
+from curator.quality.heuristics import TextView, count_sentences, is_symbol_token, split_words
 from tests.quality.docs import prose
 
 
@@ -68,6 +68,59 @@ def test_gopher_stop_words_per_language():
     # a language without a list skips the rule (recorded), it is never rejected by English stop words
     result = german.evaluate(TextView(BASE, "sw"), collect_all=True)
     assert result.failures == [] and result.skipped == ["gopher_stop_words"]
+
+
+def test_gopher_alpha_words_ratio_leaves_punctuation_tokens_out():
+    # Heavily punctuated prose: a third of the tokens are punctuation, every word holds letters.
+    punctuated = "\n".join(f"Indeed, the river (quiet, gentle) met the garden; yes, the candle {w}: bright!"
+                            for w in ("burned", "glowed", "flickered", "shone", "faded", "waited"))
+    assert sum(map(is_symbol_token, split_words(punctuated))) / len(split_words(punctuated)) > 0.3
+    result = GQ.evaluate(TextView(punctuated, "en"), collect_all=True)
+    assert result.signals["gopher_alpha_words_ratio"] == 1.0
+    assert "gopher_few_alpha_words" not in result.failures
+    # numbers are words without letters and still count against the ratio
+    assert failures(GOPHER_QUALITY_CASES["gopher_few_alpha_words"], GQ, "en") == ["gopher_few_alpha_words"]
+
+
+def test_gopher_stop_words_never_assume_english():
+    # a document without a language is not judged by English stop words: the rule is skipped and says so
+    result = GQ.evaluate(TextView("\n".join(["Ein ruhiger Fluss fliesst langsam durch einen alten Garten."] * 8)),
+                         collect_all=True)
+    assert "gopher_few_stop_words" not in result.failures and result.skipped == ["gopher_stop_words"]
+    assert "default_language" not in GopherQualityFilter.model_fields
+
+
+# Sentences written for these tests, and the same languages' nouns shuffled into word salad (no function words).
+MORE_LANGUAGES = {
+    "pl": ("To jest dom, w którym mieszka mój brat i jego żona, ale oni nie mają psa.",
+           "dom brat żona pies ogród rzeka miasto okno szkoła droga"),
+    "sv": ("Det är ett hus där min bror bor med sin fru, men de har inte någon hund.",
+           "hus bror fru hund trädgård flod stad fönster skola väg"),
+    "tr": ("Bu ev benim kardeşimin evi ve o burada eşi ile birlikte çok mutlu yaşıyor.",
+           "ev kardeş eş köpek bahçe nehir şehir pencere okul yol"),
+    "no": ("Det er et hus der min bror bor med sin kone, men de har ikke noen hund.",
+           "hus bror kone hund hage elv by vindu skole vei"),
+}
+
+
+@pytest.mark.parametrize("lang", list(MORE_LANGUAGES))
+def test_gopher_stop_words_from_spacy_beyond_the_listed_languages(lang):
+    prose_text, salad = MORE_LANGUAGES[lang]
+    assert lang not in GQ.stop_words  # not one of the hand-written lists: spaCy's list is used
+    passing = GQ.evaluate(TextView("\n".join([prose_text] * 6), lang), collect_all=True)
+    assert "gopher_few_stop_words" not in passing.failures and passing.signals["gopher_stop_words"] >= 2
+    assert "gopher_few_stop_words" in failures("\n".join([salad] * 8), GQ, lang)
+
+
+def test_gopher_stop_words_skip_languages_with_no_list_anywhere():
+    salad = "\n".join(["nyumba kaka mke mbwa bustani mto mji dirisha shule njia"] * 8)
+    result = GQ.evaluate(TextView(salad, "sw"), collect_all=True)  # Swahili: no list here nor in spaCy
+    assert "gopher_few_stop_words" not in result.failures and result.skipped == ["gopher_stop_words"]
+    serbian_latin = "\n".join(["kuća brat žena pas bašta reka grad prozor škola put"] * 8)
+    assert "gopher_few_stop_words" in failures(serbian_latin, GQ, "sr_Latn")  # script suffix: the language's list
+    no_spacy = GopherQualityFilter(spacy_stop_words=False)
+    polish_salad = "\n".join([MORE_LANGUAGES["pl"][1]] * 8)
+    assert no_spacy.evaluate(TextView(polish_salad, "pl"), collect_all=True).skipped == ["gopher_stop_words"]
 
 
 def paragraphs(n: int, lines: int = 4, seed: int = 1) -> list[str]:

@@ -19,7 +19,7 @@ def shouting_yaml(tmp_path):
 
 
 def test_fixture_family_runs_through_the_stage(shouting_yaml):
-    config = QualityConfig(filters=[str(shouting_yaml), "gopher_quality"], keep_signals=True)
+    config = QualityConfig(filters=[str(shouting_yaml), "gopher_quality"], keep_signals=True, language="en")
     assert isinstance(config.filters[0], ShoutingFilter) and config.filters[0].max_upper_ratio == 0.6
     stage = QualityStage(config)
     text = prose()

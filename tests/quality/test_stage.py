@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from curator.errors import SpecError
 from curator.quality.classifier import (
@@ -65,7 +66,7 @@ def rows(*texts, lang=None):
 
 def test_stage_decisions_reasons_and_c4_rewrite():
     good = prose() + "\nMenu"
-    stage = QualityStage(QualityConfig())
+    stage = QualityStage(QualityConfig(language="en"))
     kept, rejected = run_batch_stage(stage, rows(good, "   ", "Too short.", prose(lines=2)))
     assert [r["text"] for r in kept] == [prose()]  # C4 dropped the "Menu" line
     assert {r["id"]: r["reason"] for r in rejected} == {
@@ -74,7 +75,7 @@ def test_stage_decisions_reasons_and_c4_rewrite():
 
 
 def test_keep_signals_adds_columns_and_same_decision():
-    stage = QualityStage(QualityConfig(keep_signals=True))
+    stage = QualityStage(QualityConfig(keep_signals=True, language="en"))
     kept, rejected = run_batch_stage(stage, rows(prose(), prose(lines=2)))
     assert kept[0]["quality_gopher_words"] > 100 and kept[0]["quality_fineweb_char_dup_ratio"] == 0.0
     assert rejected[0]["reason"] == "gopher_short_doc" and rejected[0]["quality_fineweb_line_punct_ratio"] == 1.0
@@ -86,8 +87,55 @@ def test_languages_without_word_spaces_skip_word_rules_not_rejected():
     stage = QualityStage(QualityConfig())
     kept, rejected = run_batch_stage(stage, rows(chinese, lang="zh"))
     assert rejected == [] and kept[0]["quality_skipped"] == "gopher_repetition,gopher_quality,c4,fineweb"
-    # without the language, English word rules would reject it
-    assert run_batch_stage(stage, rows(chinese))[1][0]["reason"].startswith("gopher_")
+    # told it is English, English word rules reject it
+    assert run_batch_stage(QualityStage(QualityConfig(language="en")), rows(chinese))[1][0]["reason"].startswith(
+        "gopher_")
+
+
+def test_quality_without_any_language_is_an_error_not_english():
+    with pytest.raises(SpecError, match="language"):
+        run_batch_stage(QualityStage(QualityConfig()), rows(prose()))
+    # a `lang` column with a null value falls back to the stage's language, else the stop-word rule is skipped
+    null_lang = [{"id": str(i), "text": prose(seed=i), "lang": None} for i in range(2)]
+    kept, _ = run_batch_stage(QualityStage(QualityConfig(filters=["gopher_quality"])), null_lang)
+    assert [r["quality_skipped"] for r in kept] == ["gopher_stop_words"] * 2
+    kept, _ = run_batch_stage(QualityStage(QualityConfig(filters=["gopher_quality"], language="en")), null_lang)
+    assert [r["quality_skipped"] for r in kept] == [None] * 2
+
+
+def quality_spec(tmp_path, stages):
+    spec = tmp_path / "p.yaml"
+    spec.write_text(json.dumps({"name": "x", "input": {"paths": ["a"]}, "stages": [{"stage": "ingest"}, *stages]}))
+    return spec
+
+
+def test_spec_rejects_quality_before_langid_without_a_language(tmp_path):
+    with pytest.raises(SpecError, match=r"stages\[1\] \(quality\)\.language"):
+        load_pipeline(quality_spec(tmp_path, [{"stage": "quality"}]))
+    assert load_pipeline(quality_spec(tmp_path, [{"stage": "quality", "language": "en"}]))
+    assert load_pipeline(quality_spec(tmp_path, [{"stage": "langid", "languages": ["en"]}, {"stage": "quality"}]))
+
+
+def web_en_quality() -> QualityConfig:
+    spec = yaml.safe_load((REPO_ROOT / "pipelines" / "web_en.yaml").read_text())
+    entry = next(s for s in spec["stages"] if s["stage"] == "quality")
+    return QualityConfig.model_validate({k: v for k, v in entry.items() if k not in ("stage", "classifier")})
+
+
+def test_web_en_uses_fineweb_line_punctuation_not_c4_line_dropping():
+    config = web_en_quality()
+    c4 = next(f for f in config.filters if f.family == "c4")
+    assert c4.drop_lines_without_terminal_punct is False and c4.min_sentences == 5
+    stage = QualityStage(config)
+    # a heading-like line without final punctuation stays in a kept page (C4's rule would cut it)
+    page = prose(seed=5) + "\nOur garden club meets every Tuesday evening"
+    kept, rejected = run_batch_stage(stage, rows(page, lang="en"))
+    assert rejected == [] and kept[0]["text"] == page
+    # a page whose lines mostly lack final punctuation is judged by FineWeb's rule (C4's left it nothing to see)
+    lines = prose(lines=24, seed=6).split("\n")
+    unpunctuated = "\n".join(line if i % 12 == 0 else line.rstrip(".") for i, line in enumerate(lines))
+    kept, rejected = run_batch_stage(stage, rows(unpunctuated, lang="en"))
+    assert [r["reason"] for r in rejected] == ["fineweb_line_punct_ratio"]
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +162,12 @@ def test_classifier_threshold_and_pareto_keep(tiny_model):
     path, _ = tiny_model
     spam = "BUY NOW cheap pills 7 click here free offer!!! " * 20
     docs = rows(prose(seed=3), prose(seed=4) + "\n" + spam)
-    stage = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "min_score": 0.5}))
+    stage = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "min_score": 0.5}, language="en"))
     kept, rejected = run_batch_stage(stage, docs)
     assert [r["id"] for r in kept] == ["0"] and kept[0]["quality_score"] > 0.5
     assert rejected[0]["reason"] == "quality_classifier_low_score"
-    pareto = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "keep": "pareto", "seed": 3}))
+    pareto = QualityStage(QualityConfig(filters=[], classifier={"model": str(path), "keep": "pareto", "seed": 3},
+                                          language="en"))
     first = run_batch_stage(pareto, docs)
     assert run_batch_stage(pareto, docs) == first  # seeded by document id: deterministic
     # languages outside the classifier's list are skipped, not rejected
@@ -142,7 +191,7 @@ def test_classifier_helpers():
 
 
 def assert_prose_scores_above_spam(prose_texts: list[str]):
-    config = QualityConfig(filters=[], classifier={"model": "quality_classifier"})
+    config = QualityConfig(filters=[], classifier={"model": "quality_classifier"}, language="en")
     assert config.classifier.model == str(REPO_ROOT / "filters" / "quality_classifier.ftz")
     stage = QualityStage(config)
     spam_pitch = "Make money fast!!! Click here to claim your FREE prize now. Limited offer, act today! " * 10
@@ -172,7 +221,7 @@ def test_quality_stage_in_a_spark_pipeline(spark, tmp_path):
     spec.write_text(json.dumps({
         "name": "q", "input": {"paths": [str(tmp_path / "in.jsonl")]}, "output": str(tmp_path / "out"),
         "spark": {"master": "local[2]"},
-        "stages": [{"stage": "ingest"}, {"stage": "quality", "keep_signals": True}]}))
+        "stages": [{"stage": "ingest"}, {"stage": "quality", "keep_signals": True, "language": "en"}]}))
     runner = PipelineRunner(load_pipeline(spec))
     for name in ("ingest", "quality"):
         result = runner.run_stage(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import re
 from typing import ClassVar
 
@@ -13,6 +15,23 @@ from curator.quality.heuristics import TextView, is_symbol_token
 
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _HAS_ALPHA = re.compile(r"[^\W\d_]").search
+_SPACY_LANGUAGE_CODES = {"no": "nb", "iw": "he", "in": "id"}  # langid codes -> spaCy's, where they differ
+
+
+@functools.lru_cache(maxsize=None)
+def spacy_stop_words(lang: str) -> frozenset[str] | None:
+    """spaCy's maintained stop-word list for ``lang`` (``spacy.lang.<code>.stop_words``), imported on first use once
+    per process; None when spaCy has no list for it or spaCy (the ``pii`` extra) is not installed."""
+    base = lang.split("_")[0].split("-")[0]  # sr_Cyrl -> sr: spaCy's lists are per language, not per script
+    code = _SPACY_LANGUAGE_CODES.get(base, base)
+    if code == "xx" or not code.isidentifier():  # xx is spaCy's multi-language placeholder
+        return None
+    try:
+        module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+    except Exception:  # ImportError for unknown languages; a language package's own import-time dependency errors
+        return None
+    words = frozenset(w for w in getattr(module, "STOP_WORDS", ()) if w.strip() and not is_symbol_token(w))
+    return words or None
 
 
 class GopherQualityFilter(QualityFilter):
@@ -40,8 +59,17 @@ class GopherQualityFilter(QualityFilter):
     min_stop_words: int | None = 2
     stop_words: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {"en": GOPHER_STOP_WORDS},
-        description="per-language stop words; languages without a list skip the stop-word rule")
-    default_language: str = Field("en", description="language assumed when the document has no `lang`")
+        description="per-language stop words, taking precedence over spaCy's; languages with no list here or in "
+                    "spaCy (or documents without a language) skip the stop-word rule")
+    spacy_stop_words: bool = Field(True, description="languages not in stop_words use spaCy's list, if it has one")
+
+    def stop_words_for(self, lang: str | None) -> frozenset[str] | None:
+        if not lang:
+            return None
+        listed = self.stop_words.get(lang)
+        if listed is not None:
+            return frozenset(listed)
+        return spacy_stop_words(lang) if self.spacy_stop_words else None
 
     def checks(self, view: TextView, skipped: list[str]) -> Check:
         c = self
@@ -79,16 +107,17 @@ class GopherQualityFilter(QualityFilter):
             ratio = sum(1 for s in lines if s.rstrip().endswith(("...", "\u2026"))) / len(lines)
             yield "gopher_ellipsis_lines_ratio", ratio, (
                 "gopher_too_many_ellipsis_lines" if ratio > c.max_ellipsis_lines_ratio else None)
-        # "80% of words in a document contain at least one alphabetic character"
-        if c.min_alpha_words_ratio is not None:
-            ratio = sum(1 for w in words if _HAS_ALPHA(w)) / n_words
+        # "80% of words in a document contain at least one alphabetic character": words, so punctuation tokens
+        # ("," "." "(") are not in the denominator (numbers and symbols with digits are, and count against).
+        if c.min_alpha_words_ratio is not None and n_content:
+            ratio = sum(1 for w in content_words if _HAS_ALPHA(w)) / n_content
             yield "gopher_alpha_words_ratio", ratio, (
                 "gopher_few_alpha_words" if ratio < c.min_alpha_words_ratio else None)
         # "at least two of the following English words: the, be, to, of, and, that, have, and with"
         if c.min_stop_words is not None:
-            stop_words = c.stop_words.get(view.lang or c.default_language)
+            stop_words = self.stop_words_for(view.lang)
             if stop_words is None:
                 skipped.append("gopher_stop_words")  # no list for this language: the rule does not apply
             else:
-                present = len(set(stop_words).intersection(words))
+                present = len(stop_words.intersection(words))
                 yield "gopher_stop_words", present, "gopher_few_stop_words" if present < c.min_stop_words else None
