@@ -72,9 +72,6 @@ def render_markdown(run: RunFolder, figures: dict[str, Any] | None, warnings: li
     for stage, sizes in figures.get("group_sizes", {}).items():
         out += [f"## Duplicate groups ({stage})", ""]
         out += _table(["group size", "groups"], [[size, count] for size, count in sizes.items()])
-    for stage, totals in figures.get("totals", {}).items():
-        out += [f"## Totals ({stage})", ""]
-        out += _table(["column", "total"], [[k, v] for k, v in totals.items()])
     tokenizer = figures.get("tokenizer")
     if tokenizer:
         out += ["## Tokenizer", ""]

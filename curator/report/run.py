@@ -89,10 +89,13 @@ def read_run(root: str | Path, ledger: dict[str, Any] | None = None) -> RunFolde
 
 
 def stage_tables(run: RunFolder) -> list[tuple[str, list[str], list[list[Any]]]]:
-    """Stage-specific tables found in the written stats: ``(title, header, rows)``. Decontamination's per-benchmark
-    contamination table and tokenize's rehydration totals; a stage adding such a table shows up here."""
+    """Stage-specific tables found in the written stats: ``(title, header, rows)``. Summed annotation columns
+    (``totals``), decontamination's per-benchmark contamination table and tokenize's rehydration totals."""
     tables = []
     for stage in run.stages:
+        totals = stage.stats.get("totals")
+        if totals:
+            tables.append((f"Totals ({stage.name})", ["column", "total"], [[k, v] for k, v in totals.items()]))
         contamination = stage.stats.get("contamination")
         if contamination is not None:
             rows = [[name, c.get("items_found"), c.get("documents_removed"), c.get("documents_masked")]

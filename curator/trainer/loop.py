@@ -169,6 +169,8 @@ class Trainer:
         existing = [str(p) for _, p in ckpt.list_checkpoints(self.checkpoint_dir)]
         if self.log.has_records():
             existing.append(str(self.log.path))
+        if dist.is_initialized():
+            dist.barrier()  # every rank looks before any rank writes (rank 0's log would look like another run)
         if not existing:
             return
         if not overwrite:

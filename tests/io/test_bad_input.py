@@ -75,14 +75,18 @@ def test_folder_scan_reads_only_data_extensions(tmp_path):
     (tmp_path / "crawl.warc.gz").write_bytes(gzip.compress(b"WARC/1.0\r\nWARC-Type: warcinfo\r\n\r\n"))
     (tmp_path / "notes.zst").write_bytes(b"\x28\xb5\x2f\xfd")
     (tmp_path / "README.md").write_text("# corpus")
-    assert [rel for _, rel in expand_paths([str(tmp_path)])] == ["part-0.jsonl", "part-1.jsonl.gz", "part-2.ndjson"]
+    # WARC/WET names are data too (read by curator.io.warc); the card, the bare .zst and the README are not.
+    assert [rel for _, rel in expand_paths([str(tmp_path)])] == [
+        "crawl.warc.gz", "part-0.jsonl", "part-1.jsonl.gz", "part-2.ndjson"]
     # Named explicitly, the looser endings still work.
     assert detect_format(str(tmp_path / "x.json")) == "jsonl" and detect_format("x.JSONL.GZ") == "jsonl.gz"
 
 
 def test_file_whose_content_is_not_its_format_is_an_error_naming_it(tmp_path):
+    warc_named_gz = tmp_path / "warc.gz"  # an uncompressed WARC named .gz is read as WARC by its content
+    warc_named_gz.write_bytes(b"WARC/1.0\r\nWARC-Type: response\r\n\r\n" * 20)
+    check_format(str(warc_named_gz))
     cases = {
-        "warc.gz": b"WARC/1.0\r\nWARC-Type: response\r\n\r\n" * 20,  # an uncompressed WARC named .gz
         "junk.jsonl": random.Random(0).randbytes(4096),
         "info.json": json.dumps({"description": "dataset card", "features": {"text": "string"}}, indent=2).encode(),
         "plain.jsonl.zst": b"plain text, not zstd\n" * 5,

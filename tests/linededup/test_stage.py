@@ -169,4 +169,4 @@ def test_runner_ledger_stats_and_report(spark, tmp_path):
     ledger = json.loads((runner.root / "ledger.json").read_text())
     assert ledger["balanced"] and ledger["input"] == 7 and ledger["kept"] == 6
     report = (runner.root / "report.md").read_text()
-    assert f"{CHARS_REMOVED}={6 * line}" in report and f"{TOO_SHORT}=1" in report
+    assert f"| {CHARS_REMOVED} | {6 * line:,} |" in report and f"{TOO_SHORT}=1" in report

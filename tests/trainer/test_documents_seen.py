@@ -32,7 +32,8 @@ def unique_token_folder(folder, num_docs=40, num_shards=2):
                                   sha256_bin=info.sha256_bin, sha256_idx=info.sha256_idx,
                                   provenance=sidecar.write(prefix)))
     write_manifest(folder, Manifest(
-        tokenizer=TokenizerRef(hash="hash-x", vocab_size=128, eod_id=EOD, algorithm="bpe"), dtype="uint16",
+        tokenizer=TokenizerRef(hash="hash-x", vocab_size=max(128, num_docs + 16), eod_id=EOD, algorithm="bpe"),
+        dtype="uint16",
         documents=num_docs, tokens=sum(e.tokens for e in entries), shards=entries))
     return folder
 
