@@ -84,8 +84,22 @@ def ingest_examples() -> list[Example]:
     lines = [json.dumps({"id": f"d{i}", "text": f"document number {i} " * 20}) for i in range(2000)]
     packed = zstandard.ZstdCompressor().compress(("\n".join(lines) + "\n").encode())
     good_twice = [GOOD, GOOD.replace(b"good", b"g2"), GOOD]  # the third repeats the first id
+    from tests.io.warc_fixture import article_html, crawl_records, response, write_warc
+
+    def warc_bytes(records) -> bytes:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "crawl.warc.gz"
+            write_warc(path, records)
+            return path.read_bytes()
+
+    big_page = [response("https://harbour.example.org/day", article_html().encode())]
     return [Example(files={"in.jsonl": b"\n".join([*READER_CASES.values(), *good_twice]) + b"\n",
-                           "cut.jsonl.zst": packed[: len(packed) // 2]})]
+                           "cut.jsonl.zst": packed[: len(packed) // 2],
+                           "damaged.parquet": b"PAR1" + b"\x00" * 100}),  # starts like Parquet: corrupt_file
+            Example(files={"crawl.warc.gz": warc_bytes(crawl_records())}),
+            Example({"max_html_bytes": 64}, files={"big.warc.gz": warc_bytes(big_page)})]
 
 
 def url_filter_examples() -> list[Example]:
