@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from curator.atomic import atomic_folder, remove_stale_staging
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
 from curator.io.run_files import RunLock, atomic_write_text, read_json
@@ -126,13 +127,6 @@ class PipelineRunner:
         for entry in (self.root / "_scratch").glob("*"):
             shutil.rmtree(entry, ignore_errors=True)
 
-    def _remove_stale_temporaries(self, name: str) -> None:
-        # Temporaries of killed runs can hold complete-looking shards; nothing reads them, and they are removed here
-        # (under the lock, so they cannot belong to a live run).
-        for entry in self.root.glob(f".{name}.tmp-*"):
-            log.info("removing %s left by an earlier run", entry)
-            shutil.rmtree(entry, ignore_errors=True)
-
     # -- paths and fingerprints -------------------------------------------------------------------------------
 
     def stage_dir(self, name: str) -> Path:
@@ -229,9 +223,10 @@ class PipelineRunner:
                 f"run `curator stage {self.spec.source_path or 'SPEC'} {previous.name}` first (or `curator run`)"
             )
 
-        self._remove_stale_temporaries(name)
+        # Temporaries of killed runs can hold complete-looking shards; nothing reads them, and they are removed here
+        # (under the lock, so they cannot belong to a live run).
+        remove_stale_staging(final)
         self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
-        tmp = self.root / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
         scratch = self.root / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
         started = time.time()
         stage = stage_spec.build()
@@ -241,21 +236,18 @@ class PipelineRunner:
         )
         try:
             input_df = None if previous is None else self.spark.read.parquet(str(self.stage_dir(previous.name) / "data"))
-            with self.progress.running(self.spark, name):
-                if stage_spec.is_sink:
-                    stats = self._run_sink(stage, input_df, ctx, tmp)
-                else:
-                    stats = self._run_documents(stage, input_df, ctx, tmp, previous)
-            stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
-                         fingerprint=self.fingerprint(name))
-            (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
-            # The marker goes in before the rename, so the folder appears under its final name already complete.
-            write_marker(tmp, self.fingerprint(name))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            with atomic_folder(final) as tmp:
+                with self.progress.running(self.spark, name):
+                    if stage_spec.is_sink:
+                        stats = self._run_sink(stage, input_df, ctx, tmp)
+                    else:
+                        stats = self._run_documents(stage, input_df, ctx, tmp, previous)
+                stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
+                             fingerprint=self.fingerprint(name))
+                (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
+                # The marker goes in before the rename, so the folder appears under its final name already complete.
+                write_marker(tmp, self.fingerprint(name))
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(scratch.parent, ignore_errors=True)
         self.progress.finished(name, stats, stats["seconds"])
         self.write_ledger()

@@ -58,24 +58,15 @@ class GopherRepetitionFilter(QualityFilter):
         n_chars = len(text)
         if not n_chars:
             return
-        paragraphs = _PARAGRAPH_SPLIT.split(text.strip())
-        dup, dup_chars = duplicate_stats(paragraphs)
-        if c.max_dup_para_frac is not None:
-            ratio = dup / len(paragraphs)
-            yield "gopher_dup_para_frac", ratio, "gopher_dup_para_frac" if ratio > c.max_dup_para_frac else None
-        if c.max_dup_para_char_frac is not None:
-            ratio = dup_chars / n_chars
-            yield "gopher_dup_para_char_frac", ratio, (
-                "gopher_dup_para_char_frac" if ratio > c.max_dup_para_char_frac else None)
-        lines = _LINE_SPLIT.split(text)
-        dup, dup_chars = duplicate_stats(lines)
-        if c.max_dup_line_frac is not None:
-            ratio = dup / len(lines)
-            yield "gopher_dup_line_frac", ratio, "gopher_dup_line_frac" if ratio > c.max_dup_line_frac else None
-        if c.max_dup_line_char_frac is not None:
-            ratio = dup_chars / n_chars
-            yield "gopher_dup_line_char_frac", ratio, (
-                "gopher_dup_line_char_frac" if ratio > c.max_dup_line_char_frac else None)
+        for unit, parts, max_frac, max_char_frac in (
+            ("para", _PARAGRAPH_SPLIT.split(text.strip()), c.max_dup_para_frac, c.max_dup_para_char_frac),
+            ("line", _LINE_SPLIT.split(text), c.max_dup_line_frac, c.max_dup_line_char_frac),
+        ):
+            dup, dup_chars = duplicate_stats(parts)
+            for name, ratio, limit in ((f"gopher_dup_{unit}_frac", dup / len(parts), max_frac),
+                                       (f"gopher_dup_{unit}_char_frac", dup_chars / n_chars, max_char_frac)):
+                if limit is not None:
+                    yield name, ratio, name if ratio > limit else None
         words = view.words
         for n, limit in c.max_top_ngram_char_frac.items():
             if limit is not None:
