@@ -24,9 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run(cluster, master: str | None, spec: Path, output: Path) -> float:
-    command = cluster.submit_command(str(REPO / "pipelines" / "curate.py"), str(spec), "--output", str(output))
-    if master is not None:
-        command[command.index("--master") + 1] = master
+    command = cluster.submit_command(str(REPO / "pipelines" / "curate.py"), str(spec), "--output", str(output),
+                                     master=master)
     started = time.perf_counter()
     finished = subprocess.run(command, cwd=REPO, env=cluster.env(), capture_output=True, text=True)
     seconds = time.perf_counter() - started

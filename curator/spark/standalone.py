@@ -96,9 +96,11 @@ class StandaloneCluster:
         raise CuratorError(f"{self.workers} workers did not register within {self.start_timeout_s:.0f} s; "
                            f"see {self.root / 'logs'}")
 
-    def submit_command(self, *app_args: str, conf: dict[str, str] | None = None) -> list[str]:
-        """A ``spark-submit`` command line against this cluster (run it with :meth:`env`)."""
-        command = [str(spark_home() / "bin" / "spark-submit"), "--master", self.master_url,
+    def submit_command(self, *app_args: str, master: str | None = None,
+                       conf: dict[str, str] | None = None) -> list[str]:
+        """A ``spark-submit`` command line against this cluster, or against ``master`` (e.g. ``local[2]``) with the
+        same settings (run it with :meth:`env`)."""
+        command = [str(spark_home() / "bin" / "spark-submit"), "--master", master or self.master_url,
                    "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
                    "--conf", f"spark.executor.memory={self.memory}", "--conf", "spark.ui.enabled=false"]
         for key, value in (conf or {}).items():

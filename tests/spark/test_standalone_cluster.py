@@ -26,9 +26,7 @@ pytestmark = pytest.mark.slow
 
 def submit(cluster: StandaloneCluster, master: str | None, output: Path, log: Path) -> None:
     command = cluster.submit_command(str(REPO / "pipelines" / "curate.py"), str(REPO / "pipelines" / "demo.yaml"),
-                                     "--output", str(output))
-    if master is not None:  # the same command against local mode instead of the cluster
-        command[command.index("--master") + 1] = master
+                                     "--output", str(output), master=master)
     with open(log, "wb") as handle:
         finished = subprocess.run(command, cwd=REPO, env=cluster.env(), stdout=handle, stderr=subprocess.STDOUT,
                                   timeout=1800)
