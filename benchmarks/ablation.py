@@ -160,7 +160,7 @@ def evaluate(trainer, windows: np.ndarray, batch_size: int) -> float:
         for begin in range(0, len(windows), batch_size):
             chunk = torch.from_numpy(windows[begin:begin + batch_size])
             inputs, targets = chunk[:, :-1].to(trainer.device), chunk[:, 1:].to(trainer.device)
-            with trainer._autocast():
+            with trainer.autocast():
                 total += float(trainer.runner(inputs, targets).float()) * len(chunk)
             count += len(chunk)
     trainer.runner.train()

@@ -16,8 +16,8 @@ benchmark), counted from the written data.
 
 from __future__ import annotations
 
+import functools
 import logging
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -130,19 +130,12 @@ class DecontaminateStage(BatchStage):
         return finish_batch(batch, annotations, reasons, details, DECONTAM_FIELDS)
 
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
-        from curator.document import spark_schema
-        from curator.spark.adapters import arrow_schema_of
+        from curator.spark.adapters import map_broadcast_stage
 
         index, described = build_index(self.config)
         log.info("decontaminate: %d n-grams from %d items", len(index), len(index.labels))
-        shared = ctx.spark.sparkContext.broadcast(index)
-        schema = self.output_schema(arrow_schema_of(df))
-        config, key = self.config, uuid.uuid4().hex
-
-        def run(batches):
-            yield from _worker_stage(config, shared, key).process_batches(batches)
-
-        return Annotated(df.mapInArrow(run, spark_schema(schema)),
+        config = self.config
+        return Annotated(map_broadcast_stage(df, index, functools.partial(DecontaminateStage, config)),
                          {"n": config.n, "mode": config.mode, "index_ngrams": len(index), "benchmarks": described})
 
     def output_stats(self, spark: "SparkSession", stage_tmp: Path) -> dict[str, Any]:
@@ -154,17 +147,6 @@ class DecontaminateStage(BatchStage):
 
     def __getstate__(self):
         return {"config": self.config}
-
-
-_WORKER_INDEXES: dict[str, DecontaminateStage] = {}
-
-
-def _worker_stage(config: DecontaminateConfig, shared, key: str) -> DecontaminateStage:
-    """One stage per broadcast per Python worker: the index is unpickled once, not once per task."""
-    stage = _WORKER_INDEXES.get(key)
-    if stage is None:
-        stage = _WORKER_INDEXES[key] = DecontaminateStage(config, shared.value)
-    return stage
 
 
 def contamination_table(spark: "SparkSession", stage_tmp: Path) -> dict[str, dict[str, int]]:

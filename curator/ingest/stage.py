@@ -99,21 +99,9 @@ def warc_record_tally(spark, paths: list[str]) -> dict:
     """
     if not paths:
         return {}
-    from pyspark.sql import functions as F
+    from curator.io.warc import DOCUMENT_RECORD_TYPES, count_record_types
+    from curator.spark.adapters import sum_counts_per_file
 
-    from curator.io.warc import DOCUMENT_RECORD_TYPES
-
-    def tally(batches):
-        from curator.io.warc import count_record_types
-
-        for batch in batches:
-            rows = [{"type": t, "n": n} for path in batch.column("path").to_pylist()
-                    for t, n in count_record_types(path).items()]
-            yield pa.RecordBatch.from_pylist(rows, schema=pa.schema([("type", pa.string()), ("n", pa.int64())]))
-
-    table = spark.createDataFrame([(p,) for p in paths], "path string").repartition(len(paths))
-    counts = {row["type"]: row["n"] for row in table.mapInArrow(tally, "type string, n long")
-              .groupBy("type").agg(F.sum("n").alias("n")).collect()}
-
+    counts = sum_counts_per_file(spark, paths, count_record_types)
     skipped = {t: n for t, n in counts.items() if t not in DOCUMENT_RECORD_TYPES}
     return {"warc_records": dict(sorted(counts.items())), "warc_records_not_documents": dict(sorted(skipped.items()))}

@@ -3,9 +3,9 @@ footers, mailing-list footers, signatures), in the way CCNet removes repeated pa
 
 Steps on Spark (the per-document logic is in :mod:`curator.linededup.units`):
 
-1. **Index.** One ``mapInArrow`` pass turns every document into narrow rows ``(id, hash, positions)``: one per
-   distinct unit long enough to count (64-bit hash of the normalised unit, the positions where the document holds
-   it). No text leaves this pass. Materialised: it is read twice.
+1. **Index.** One batch pass (:func:`index_batch`) turns every document into narrow rows ``(id, hash, positions)``:
+   one per distinct unit long enough to count (64-bit hash of the normalised unit, the positions where the document
+   holds it). No text leaves this pass. Materialised: it is read twice.
 2. **Count.** ``groupBy(hash)``: the number of documents holding each unit and the first of them in the stable
    order (smallest document ``id``). Units held by more than ``max_occurrences`` documents are *repeated*. Nothing
    is collected to the driver.
@@ -13,9 +13,9 @@ Steps on Spark (the per-document logic is in :mod:`curator.linededup.units`):
    ``keep_first`` the first holder keeps its first copy (and loses only further copies); every other document
    loses every copy. Documents with nothing to remove get no row.
 4. **Rewrite.** The documents are joined with their plan (left join: every document stays) and one more
-   ``mapInArrow`` pass drops the planned positions from their text (no re-hashing). A document that lost units and
-   is left with fewer than ``min_doc_chars`` non-blank characters is rejected as ``line_dedup_too_short``; its
-   rejected row keeps the original text, so what was removed can be inspected.
+   batch pass (:func:`rewrite_batch`) drops the planned positions from their text (no re-hashing). A document
+   that lost units and is left with fewer than ``min_doc_chars`` non-blank characters is rejected as
+   ``line_dedup_too_short``; its rejected row keeps the original text, so what was removed can be inspected.
 
 Every document carries ``line_dedup_units_removed`` and ``line_dedup_chars_removed``; the runner totals both into
 ``stats.json``. Units shorter than ``min_unit_chars`` after normalisation ("Home", "Share", "Log in") are never
@@ -26,8 +26,9 @@ repetition filter judges, not boilerplate).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Iterator, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -144,7 +145,7 @@ class LineDedupStage(Stage):
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         from pyspark.sql import functions as F
 
-        from curator.document import spark_schema
+        from curator.spark.adapters import map_batches
         from curator.spark.dedup_ops import materialise, session_partitions
 
         cfg = self.config
@@ -153,13 +154,9 @@ class LineDedupStage(Stage):
         df = df.drop(*[f.name for f in LINE_DEDUP_FIELDS if f.name in df.columns])
 
         # 1. Index: narrow rows, no text.
-        def index(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            for batch in batches:
-                if batch.num_rows:
-                    yield index_batch(batch, cfg)
-
         index_rows = materialise(
-            df.select(ID, TEXT).mapInArrow(index, spark_schema(pa.schema(INDEX_FIELDS))), scratch / "index")
+            map_batches(df.select(ID, TEXT), functools.partial(index_batch, config=cfg), pa.schema(INDEX_FIELDS)),
+            scratch / "index")
 
         # 2. Count documents per unit and find the first holder.
         repeated = materialise(
@@ -183,14 +180,8 @@ class LineDedupStage(Stage):
 
         # 4. Rewrite every document (left join: documents with no plan pass through unchanged).
         out_schema = with_fields(arrow_schema_of(df), LINE_DEDUP_FIELDS + DECISION_FIELDS)
-
-        def rewrite(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            for batch in batches:
-                if batch.num_rows:
-                    yield rewrite_batch(batch, cfg)
-
         planned = df.join(plans, ID, "left").select(*df.columns, REMOVALS)
-        frame = planned.mapInArrow(rewrite, spark_schema(out_schema))
+        frame = map_batches(planned, functools.partial(rewrite_batch, config=cfg), out_schema)
 
         stats = {
             "units_indexed": index_rows.count(),  # distinct units per document, summed over documents

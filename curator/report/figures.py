@@ -8,6 +8,7 @@ shards from the sink stages' stats. A new stage therefore appears in the report 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -100,47 +101,51 @@ _LANG_SCHEMA = pa.schema([("lang", pa.string()), ("removed", pa.bool_()), ("docs
                           ("chars", pa.int64()), ("bytes", pa.int64()), ("tokens", pa.int64())])
 
 
-def count_text(batches: Iterator[pa.RecordBatch], tokenizer=None) -> Iterator[pa.RecordBatch]:
-    """Per (lang, removed) in each batch: documents, characters, UTF-8 bytes and tokens (when a tokenizer is given).
+def count_batch(batch: pa.RecordBatch, tokenizer=None) -> pa.RecordBatch:
+    """Per (lang, removed) in ``batch``: documents, characters, UTF-8 bytes and tokens (when a tokenizer is given)."""
+    langs = batch.column("lang").to_pylist()
+    removed = batch.column("removed").to_pylist()
+    texts = [t or "" for t in batch.column("text").to_pylist()]
+    token_counts = [len(ids) for ids in tokenizer.encode_batch(texts)] if tokenizer is not None else None
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for i, text in enumerate(texts):
+        totals = groups.setdefault((langs[i] or NO_LANGUAGE, bool(removed[i])), [0, 0, 0, 0])
+        totals[0] += 1
+        totals[1] += len(text)
+        totals[2] += len(text.encode("utf-8", "surrogatepass"))
+        totals[3] += token_counts[i] if token_counts is not None else 0
+    keys = sorted(groups)
+    return pa.RecordBatch.from_pydict({
+        "lang": [k[0] for k in keys], "removed": [k[1] for k in keys],
+        "docs": [groups[k][0] for k in keys], "chars": [groups[k][1] for k in keys],
+        "bytes": [groups[k][2] for k in keys], "tokens": [groups[k][3] for k in keys],
+    }, schema=_LANG_SCHEMA)
 
-    Pure: the Spark adapter in :func:`_language_rows` calls it; tests call it on plain batches."""
+
+def count_text(batches: Iterator[pa.RecordBatch], tokenizer=None) -> Iterator[pa.RecordBatch]:
+    """:func:`count_batch` over the non-empty ``batches``."""
     for batch in batches:
-        if not batch.num_rows:
-            continue
-        langs = batch.column("lang").to_pylist()
-        removed = batch.column("removed").to_pylist()
-        texts = [t or "" for t in batch.column("text").to_pylist()]
-        token_counts = [len(ids) for ids in tokenizer.encode_batch(texts)] if tokenizer is not None else None
-        groups: dict[tuple[str, bool], list[int]] = {}
-        for i, text in enumerate(texts):
-            totals = groups.setdefault((langs[i] or NO_LANGUAGE, bool(removed[i])), [0, 0, 0, 0])
-            totals[0] += 1
-            totals[1] += len(text)
-            totals[2] += len(text.encode("utf-8", "surrogatepass"))
-            totals[3] += token_counts[i] if token_counts is not None else 0
-        keys = sorted(groups)
-        yield pa.RecordBatch.from_pydict({
-            "lang": [k[0] for k in keys], "removed": [k[1] for k in keys],
-            "docs": [groups[k][0] for k in keys], "chars": [groups[k][1] for k in keys],
-            "bytes": [groups[k][2] for k in keys], "tokens": [groups[k][3] for k in keys],
-        }, schema=_LANG_SCHEMA)
+        if batch.num_rows:
+            yield count_batch(batch, tokenizer)
+
+
+def _count_batch_with(batch: pa.RecordBatch, bundle) -> pa.RecordBatch:
+    """:func:`count_batch` with this worker's copy of ``bundle``'s tokenizer (loaded once per process)."""
+    tokenizer = None
+    if bundle is not None:
+        from curator.tokenization.job import worker_tokenizer
+
+        tokenizer = worker_tokenizer(bundle)
+    return count_batch(batch, tokenizer)
 
 
 def _language_rows(frame: "DataFrame", bundle) -> list[dict[str, Any]]:
     """Aggregate ``frame`` (lang, removed, text) per language, encoding with ``bundle`` on the executors."""
     from pyspark.sql import functions as F
 
-    from curator.document import spark_schema
+    from curator.spark.adapters import map_batches
 
-    def run(batches):
-        tokenizer = None
-        if bundle is not None:
-            from curator.tokenization.job import _worker_tokenizer
-
-            tokenizer = _worker_tokenizer(bundle)
-        yield from count_text(batches, tokenizer)
-
-    counted = frame.mapInArrow(run, spark_schema(_LANG_SCHEMA))
+    counted = map_batches(frame, functools.partial(_count_batch_with, bundle=bundle), _LANG_SCHEMA)
     sums = counted.groupBy("lang", "removed").agg(*[F.sum(c).alias(c) for c in ("docs", "chars", "bytes", "tokens")])
     return [row.asDict() for row in sums.collect()]
 

@@ -5,6 +5,7 @@ here knows what a stage decides.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -79,4 +80,64 @@ def shipped_path(path: str) -> str:
     return SparkFiles.get(Path(path).name)
 
 
-__all__ = ["arrow_schema_of", "map_batch_stage", "read_files", "ship_file", "shipped_path", "worker_stage"]
+def map_batches(df: "DataFrame", transform: Callable[[pa.RecordBatch], pa.RecordBatch], schema: pa.Schema
+                ) -> "DataFrame":
+    """``df`` turned batch by batch into ``schema`` rows by the pure ``transform`` on the executors; empty batches
+    are skipped (``transform`` never sees one). ``transform`` travels pickled: a module-level function or a
+    ``functools.partial`` of one."""
+    from curator.document import spark_schema
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                yield transform(batch)
+
+    return df.mapInArrow(run, spark_schema(schema))
+
+
+# Broadcast payloads rebuilt into a stage once per Python worker, keyed by a per-call id (a payload is read once
+# per worker, not once per task); the same reason as _WORKER_STAGES.
+_BROADCAST_STAGES: dict[str, "BatchStage"] = {}
+
+
+def map_broadcast_stage(df: "DataFrame", payload: Any, make_stage: Callable[[Any], "BatchStage"]) -> "DataFrame":
+    """Like :func:`map_batch_stage` for a stage built around a large driver-side ``payload`` (an index): the
+    payload is broadcast once and ``make_stage(payload)`` runs once per Python worker. ``make_stage`` must not
+    call ``setup`` work that needs the driver's files; it is also called once on the driver for the schema."""
+    from curator.document import spark_schema
+
+    schema = make_stage(payload).output_schema(arrow_schema_of(df))
+    shared = df.sparkSession.sparkContext.broadcast(payload)
+    key = uuid.uuid4().hex
+
+    def run(batches):
+        stage = _BROADCAST_STAGES.get(key)
+        if stage is None:
+            stage = _BROADCAST_STAGES[key] = make_stage(shared.value)
+        yield from stage.process_batches(batches)
+
+    return df.mapInArrow(run, spark_schema(schema))
+
+
+def sum_counts_per_file(spark: "SparkSession", paths: list[str], count: Callable[[str], dict[str, int]]
+                        ) -> dict[str, int]:
+    """``count(path)`` run on the executors, one task per file, and its per-key counts summed over ``paths``."""
+    if not paths:
+        return {}
+    from pyspark.sql import functions as F
+
+    counts_schema = pa.schema([("key", pa.string()), ("n", pa.int64())])
+
+    def run(batches: Iterator[pa.RecordBatch]):
+        for batch in batches:
+            rows = [{"key": key, "n": n} for path in batch.column("path").to_pylist()
+                    for key, n in count(path).items()]
+            yield pa.RecordBatch.from_pylist(rows, schema=counts_schema)
+
+    table = spark.createDataFrame([(p,) for p in paths], "path string").repartition(len(paths))
+    summed = table.mapInArrow(run, "key string, n long").groupBy("key").agg(F.sum("n").alias("n")).collect()
+    return {row["key"]: row["n"] for row in summed}
+
+
+__all__ = ["arrow_schema_of", "map_batch_stage", "map_batches", "map_broadcast_stage", "read_files", "ship_file",
+           "shipped_path", "sum_counts_per_file", "worker_stage"]

@@ -106,7 +106,7 @@ def flatten(documents: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 _TOKENIZER_CACHE: dict[str, Tokenizer] = {}
 
 
-def _worker_tokenizer(bundle: TokenizerBundle) -> Tokenizer:
+def worker_tokenizer(bundle: TokenizerBundle) -> Tokenizer:
     """One tokenizer per Python worker process (workers are reused across tasks)."""
     tokenizer = _TOKENIZER_CACHE.get(bundle.hash)
     if tokenizer is None:
@@ -123,7 +123,7 @@ def tokenize_partition(batches: Iterator[pa.RecordBatch], partition: int, bundle
 
     Input columns: ``id``, ``text`` and optionally ``source``, ``url``, ``copy`` (rehydration repeat, 0 = first).
     """
-    tokenizer = _worker_tokenizer(bundle)
+    tokenizer = worker_tokenizer(bundle)
     results: list[dict[str, Any]] = []
     rejected: list[tuple[str, str]] = []
     writer: ShardWriter | None = None

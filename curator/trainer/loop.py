@@ -257,8 +257,10 @@ class Trainer:
 
     # -- steps ------------------------------------------------------------------------------------------------
 
-    def _autocast(self):
-        # FSDP2 casts parameters itself (MixedPrecisionPolicy); everything else uses autocast.
+    def autocast(self):
+        """The mixed-precision context of a forward pass (bf16 autocast when enabled).
+
+        FSDP2 casts parameters itself (MixedPrecisionPolicy), so under it autocast stays off."""
         enabled = self.bf16 and self.strategy != "fsdp"
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
@@ -287,7 +289,7 @@ class Trainer:
             if cfg.log_documents:
                 self._log_documents(step, ids)
             last = micro == self.grad_accum - 1
-            with self._sync_context(last), self._autocast():
+            with self._sync_context(last), self.autocast():
                 loss = self.runner(inputs, targets) / self.grad_accum
                 loss.backward()
             loss_sum += loss.detach()
@@ -334,7 +336,7 @@ class Trainer:
         for begin in range(0, len(ids), cfg.micro_batch_size):
             chunk = ids[begin:begin + cfg.micro_batch_size]
             inputs, targets = (self._to_device(t) for t in PretrainData.batch(self.data.val, chunk))
-            with self._autocast():
+            with self.autocast():
                 total += self.runner(inputs, targets).float() * len(chunk)
         self.runner.train()
         return float(self._all_mean(total / max(1, per_rank)))
