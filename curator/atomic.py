@@ -1,4 +1,4 @@
-"""Atomic folder writes: build a folder under a hidden temporary sibling name, rename it into place when complete.
+"""Atomic folder and file writes: build under a hidden temporary sibling name, rename into place when complete.
 
 Readers see the old folder or the complete new one, never a half-written one; a crash leaves only a hidden
 ``.<name>.tmp-*`` sibling, which is never mistaken for output (and :func:`remove_stale_staging` clears).
@@ -11,7 +11,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 
 def staging_path(final: Path) -> Path:
@@ -41,4 +41,21 @@ def atomic_folder(final: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-__all__ = ["atomic_folder", "remove_stale_staging", "staging_path"]
+@contextmanager
+def atomic_file(final: str | Path, mode: str = "w") -> Iterator[IO]:
+    """Yield a handle (opened with ``mode``) on a staging file for ``final``; when the block succeeds the data is
+    fsynced and replaces ``final`` in one rename, when it raises the staging file is removed and ``final`` is
+    untouched. Readers see the old file or the whole new one, never a torn one."""
+    final = Path(final)
+    staging = staging_path(final)
+    try:
+        with open(staging, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(staging, final)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+__all__ = ["atomic_file", "atomic_folder", "remove_stale_staging", "staging_path"]

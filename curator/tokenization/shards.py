@@ -151,18 +151,7 @@ class ShardWriter:
             raise ValueError("a document must have at least one token (Megatron never stores empty sequences)")
         if ids.size >= 2**31:
             raise ValueError(f"a document of {ids.size} tokens exceeds the int32 sequence length of the .idx")
-        if ids.dtype != self.dtype or ids.dtype.kind == "i":
-            if ids.dtype.kind not in "iu":
-                raise ValueError(f"token ids must be integers, got {ids.dtype}")
-            low, high = int(ids.min()), int(ids.max())
-            if low < 0 or high > self._max_id:
-                raise ShardFormatError(f"token id {low if low < 0 else high} does not fit {self.dtype.name}")
-            ids = ids.astype(self.dtype, copy=False)
-        data = ids.astype(self.dtype.newbyteorder("<"), copy=False).tobytes()
-        self._bin_file.write(data)
-        self._bin_hash.update(data)
-        self._lengths.append(int(ids.size))
-        self._token_count += int(ids.size)
+        self._append(ids, [int(ids.size)])
 
     def add_batch(self, flat_ids: np.ndarray, lengths: np.ndarray | list[int]) -> None:
         """Append many documents at once: ``flat_ids`` is their concatenation, ``lengths`` their token counts."""
@@ -176,6 +165,10 @@ class ShardWriter:
             raise ValueError("a document must have at least one token (Megatron never stores empty sequences)")
         if lengths.max() >= 2**31:
             raise ValueError("a document exceeds the int32 sequence length of the .idx")
+        self._append(flat_ids, lengths.tolist())
+
+    def _append(self, flat_ids: np.ndarray, lengths: list[int]) -> None:
+        """Write ``flat_ids`` (non-empty, 1-D) as the documents of ``lengths`` once every id fits the dtype."""
         if flat_ids.dtype != self.dtype or flat_ids.dtype.kind == "i":
             if flat_ids.dtype.kind not in "iu":
                 raise ValueError(f"token ids must be integers, got {flat_ids.dtype}")
@@ -185,7 +178,7 @@ class ShardWriter:
         data = flat_ids.astype(self.dtype.newbyteorder("<"), copy=False).tobytes()
         self._bin_file.write(data)
         self._bin_hash.update(data)
-        self._lengths.extend(lengths.tolist())
+        self._lengths.extend(lengths)
         self._token_count += int(flat_ids.size)
 
     def add_documents(self, documents: Iterable[np.ndarray | list[int]]) -> None:

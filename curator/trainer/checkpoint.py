@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from curator.atomic import atomic_file
 from curator.errors import CuratorError
 
 
@@ -90,15 +91,8 @@ def save_checkpoint(folder: str | Path, *, step: int, model: torch.nn.Module, op
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"format_version": FORMAT_VERSION, "step": step, "model": model_state, "optimizer": optim_state,
                    "rng": rng_states, **extra}
-        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            with open(temporary, "wb") as handle:
-                torch.save(payload, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        with atomic_file(path, "wb") as handle:
+            torch.save(payload, handle)
         for _, old in list_checkpoints(folder)[:-keep_last]:
             old.unlink(missing_ok=True)
     if dist.is_initialized():

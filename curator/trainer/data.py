@@ -145,22 +145,23 @@ class WindowStream:
         self._window_order = rng.permutation(self.samples_per_epoch)
         self._epoch = epoch
 
-    def window_documents(self, k: int) -> list[int]:
-        """Folder document numbers whose tokens make up sample ``k`` (same walk as :meth:`window`)."""
+    def _window_start(self, k: int) -> int:
+        """Stream offset of sample ``k``'s first token (its epoch's order loaded on first use)."""
         epoch, within = divmod(k, self.samples_per_epoch)
         if epoch != self._epoch:
             self._load_epoch(epoch)
-        start = int(self._window_order[within]) * self.seq_len
+        return int(self._window_order[within]) * self.seq_len
+
+    def window_documents(self, k: int) -> list[int]:
+        """Folder document numbers whose tokens make up sample ``k`` (same walk as :meth:`window`)."""
+        start = self._window_start(k)
         first = int(np.searchsorted(self._ends, start, side="right"))  # document holding the first token
         last = int(np.searchsorted(self._ends, start + self.seq_len, side="right"))  # ... and the last
         return [int(d) for d in self._order[first:min(last, len(self._order) - 1) + 1]]
 
     def window(self, k: int) -> np.ndarray:
         """Sample ``k`` of this stream (any non-negative integer): int64 array of ``seq_len + 1`` tokens."""
-        epoch, within = divmod(k, self.samples_per_epoch)
-        if epoch != self._epoch:
-            self._load_epoch(epoch)
-        start = int(self._window_order[within]) * self.seq_len
+        start = self._window_start(k)
         position = int(np.searchsorted(self._ends, start, side="right"))  # first document ending after start
         out = np.empty(self.seq_len + 1, dtype=np.int64)
         filled = 0

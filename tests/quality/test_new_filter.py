@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -42,3 +44,27 @@ def test_fixture_family_is_strict(tmp_path):
         QualityConfig(filters=[{"family": "nosuch"}])
     with pytest.raises(ValidationError, match="not a QualityFilter"):
         QualityConfig(filters=[{"family": "tests.quality.docs:prose"}])
+
+
+@pytest.mark.spark
+def test_fixture_family_runs_in_a_spark_pipeline(spark, shouting_yaml, tmp_path):
+    """The same family named from a pipeline spec: Spark workers import it and the ledger balances."""
+    from curator.spark.runner import PipelineRunner
+    from curator.specs import load_pipeline
+
+    text = prose()
+    docs = [{"id": "calm", "text": text}, {"id": "loud", "text": text.upper()}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(json.dumps({
+        "name": "shouting", "input": {"paths": [str(tmp_path / "in.jsonl")]}, "output": str(tmp_path / "out"),
+        "spark": {"master": "local[2]"},
+        "stages": [{"stage": "ingest"}, {"stage": "quality", "filters": [str(shouting_yaml)], "language": "en"}]}))
+    runner = PipelineRunner(load_pipeline(spec))
+    for name in ("ingest", "quality"):
+        result = runner.run_stage(name)
+    assert result.stats["in"] == 2 and result.stats["kept"] == 1
+    assert result.stats["rejected"] == {"shouting_upper_ratio": 1}
+    kept = spark.read.parquet(str(tmp_path / "out" / "quality" / "data")).collect()
+    assert [r["id"] for r in kept] == ["calm"]
+    assert runner.write_ledger()["balanced"]
