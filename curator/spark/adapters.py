@@ -83,8 +83,8 @@ def shipped_path(path: str) -> str:
 def map_batches(df: "DataFrame", transform: Callable[[pa.RecordBatch], pa.RecordBatch], schema: pa.Schema
                 ) -> "DataFrame":
     """``df`` turned batch by batch into ``schema`` rows by the pure ``transform`` on the executors; empty batches
-    are skipped (``transform`` never sees one). ``transform`` travels pickled: a module-level function or a
-    ``functools.partial`` of one."""
+    are skipped (``transform`` never sees one). Spark pickles ``transform`` and what it holds (a
+    ``functools.partial`` with the stage config) to every task, so it should hold configs, not models."""
     from curator.document import spark_schema
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -102,8 +102,8 @@ _BROADCAST_STAGES: dict[str, "BatchStage"] = {}
 
 def map_broadcast_stage(df: "DataFrame", payload: Any, make_stage: Callable[[Any], "BatchStage"]) -> "DataFrame":
     """Like :func:`map_batch_stage` for a stage built around a large driver-side ``payload`` (an index): the
-    payload is broadcast once and ``make_stage(payload)`` runs once per Python worker. ``make_stage`` must not
-    call ``setup`` work that needs the driver's files; it is also called once on the driver for the schema."""
+    payload is broadcast once and ``make_stage(payload)`` runs once per Python worker, whose stage then needs
+    nothing from the driver's disk. ``make_stage`` also runs once on the driver, for the output schema."""
     from curator.document import spark_schema
 
     schema = make_stage(payload).output_schema(arrow_schema_of(df))
