@@ -9,6 +9,11 @@ without candidates skip the analyzer altogether; the others are analysed only in
 merged. The analyzer then sees the same characters around every match as in the full document (and at least
 ``margin`` characters of context words), so the results are the same; ``tests/pii`` checks that on real text.
 
+Each window also carries the entities whose candidates lie in it, and only their recognizers run there: a window
+opened for an ``@`` runs the e-mail pattern, not the phone matcher, pyap and the secret patterns. Candidates are
+found with regexes that start with a digit or a literal (``re`` skips ahead to those cheaply; a regex that starts
+with a letter class is tried at every letter) or with ``str.find``.
+
 Entities without a candidate pattern here (NER entities, URL, other presidio entities) turn the pre-screen off.
 """
 
