@@ -292,8 +292,8 @@ def _run_may_be_phone(text: str, start: int, end: int) -> bool:
     if (
         digits_in(run) < PHONE_MIN_NATIONAL_DIGITS
         and "00" not in run
-        and "+" not in before[-4:]
-        and "\uff0b" not in before[-4:]
+        and "+" not in before[-10:]  # the matcher takes up to two "+" or brackets, each with 4 punctuation marks
+        and "\uff0b" not in before[-10:]
         and not _DIGIT.search(text, end, end + 16)
     ):
         return False
