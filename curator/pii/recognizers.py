@@ -404,8 +404,10 @@ _ADDRESS_TAIL = 200
 
 
 def _address_pieces(text: str) -> list[tuple[int, int]]:
-    """Merged stretches from one character before each address candidate to ``_ADDRESS_TAIL`` after it: pyap's
-    grammars are large regexes whose cost grows with the text, and a kept address starts where a candidate does."""
+    """Merged stretches from one character before each address candidate to ``_ADDRESS_TAIL`` after it, where pyap
+    runs: its grammars are large regexes whose cost grows with the text, and an address that is kept starts with a
+    house number or unit word followed within five words by a street type, which is what a candidate is (a street
+    name of six or more words is only seen when another candidate precedes it closely)."""
     pieces: list[tuple[int, int]] = []
     for start, end in sorted(address_candidates(text)):
         start, end = max(0, start - 1), min(len(text), end + _ADDRESS_TAIL)
