@@ -275,16 +275,28 @@ def _card_recognizer(language: str):
 
 
 _PHONE_PAD_BEFORE, _PHONE_PAD_AFTER = 8, 40
+_DIGIT = re.compile(r"\d")
 
 
 def _run_may_be_phone(text: str, start: int, end: int) -> bool:
     """A cheap test on a whole digit run, before the costly matcher: False only where :func:`phone_in_context` would
     reject every match inside the run (decimals, dotted quads, runs glued to a word or a larger number, bare runs
-    in code with no cue word, no "+" and no trunk "0")."""
+    in code with no cue word, no "+" and no trunk "0", national numbers too short to be accepted)."""
     run = text[start:end]
     if _DECIMAL.match(run) or _DOTTED_QUAD.fullmatch(run):
         return False
     before = text[max(0, start - 40):start]
+    # A match's digits lie in one run (the matcher joins digit groups only across the punctuation a run spans), plus
+    # an extension's digits after it. With no "+"/"00" prefix and no digit just after the run, no match can have the
+    # digits phone_in_context needs for a national number: most runs in prose ("1945. (15)") end here.
+    if (
+        digits_in(run) < PHONE_MIN_NATIONAL_DIGITS
+        and "00" not in run
+        and "+" not in before[-10:]  # the matcher takes up to two "+" or brackets, each with 4 punctuation marks
+        and "\uff0b" not in before[-10:]
+        and not _DIGIT.search(text, end, end + 16)
+    ):
+        return False
     if re.search(r"(?:\d[.,]|[^\W\d][\-.]|[^\W\d_])\Z", before):
         return False
     if _BARE_DIGITS.match(run) and not run.startswith("0") and not re.search(r"(?:\+|\+\s|\(|00)\Z", before):

@@ -9,15 +9,21 @@ without candidates skip the analyzer altogether; the others are analysed only in
 merged. The analyzer then sees the same characters around every match as in the full document (and at least
 ``margin`` characters of context words), so the results are the same; ``tests/pii`` checks that on real text.
 
+Each window also carries the entities whose candidates lie in it, and only their recognizers run there: a window
+opened for an ``@`` runs the e-mail pattern, not the phone matcher, pyap and the secret patterns. Candidates are
+found with regexes that start with a digit or a literal (``re`` skips ahead to those cheaply; a regex that starts
+with a letter class is tried at every letter) or with ``str.find``.
+
 Entities without a candidate pattern here (NER entities, URL, other presidio entities) turn the pre-screen off.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
-from curator.pii.recognizers import ADDRESS_CANDIDATE
+from curator.pii.recognizers import address_candidates, secret_candidates
 
 
 # phonenumbers' punctuation class (`phonenumberutil._VALID_PUNCTUATION`: dashes, spaces, dots, slashes, brackets,
@@ -77,24 +83,41 @@ def phone_candidate(run: str) -> bool:
 
 PHONE_MIN_DIGITS = 5
 
-_CANDIDATES: dict[str, re.Pattern] = {
-    "EMAIL_ADDRESS": re.compile(r"@"),
-    # IPv4 (also inside IPv6-mapped forms) needs digit-dot-...-dot-digit; every IPv6 form has two colons with at
-    # most four hex digits between the first two ("::", "fe80::", "2001:db8:").
-    "IP_ADDRESS": re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"),
-    # Country code and check digits open every IBAN.
-    "IBAN_CODE": re.compile(r"[A-Za-z]{2}\d{2}"),
-    # National ids with letters (ES DNI/NIE, IT codice fiscale); the digit-only ones come from the digit runs.
-    "NATIONAL_ID": re.compile(r"\d{7}-?[A-Za-z]\b|\b[A-Za-z]{6}\d{2}[A-Za-z]\d{2}"),
-    "STREET_ADDRESS": ADDRESS_CANDIDATE,
+# Candidate finders: text -> (start, end) spans, each a necessary condition for its entity's recognizer. Each is
+# written so that ``re`` can skip ahead cheaply: a pattern that starts with a letter class is tried at every letter
+# (slow on prose), one that starts with a digit or a literal is not; letter-led candidates are found with
+# ``str.find`` (curator.pii.recognizers.literal_positions) or through a look-behind after their digits.
+_EMAIL = re.compile(r"@")
+# IPv4 (also inside IPv6-mapped forms) needs digit-dot-...-dot-digit; every IPv6 form has two colons with at most four
+# hex digits between the first two ("::", "fe80::", "2001:db8:").
+_IP = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:")
+# Country code and check digits open every IBAN: two digits after two letters (the span includes the letters).
+_IBAN = re.compile(r"\d\d(?<=[A-Za-z]{2}\d\d)")
+# National ids with letters: ES DNI/NIE (7+ digits and a letter), FR NIR of Corsica ("2A"/"2B" department), and
+# (after its digits) IT codice fiscale, whose span starts 6 letters earlier.
+_NATIONAL_ID_DIGITS = re.compile(r"\d{7}-?[A-Za-z]\b|2[AB] ?\d{3} ?\d{3}")
+_CODICE_FISCALE = re.compile(r"\d\d[A-Za-z]\d\d(?<=\b[A-Za-z]{6}\d\d[A-Za-z]\d\d)")
+
+
+def _spans(pattern: re.Pattern, text: str, back: int = 0) -> Iterator[tuple[int, int]]:
+    return ((m.start() - back, m.end()) for m in pattern.finditer(text))
+
+
+def _national_id_candidates(text: str) -> Iterator[tuple[int, int]]:
+    yield from _spans(_NATIONAL_ID_DIGITS, text)
+    yield from _spans(_CODICE_FISCALE, text, back=6)
+
+
+_CANDIDATES: dict[str, Callable[[str], Iterable[tuple[int, int]]]] = {
+    "EMAIL_ADDRESS": lambda text: _spans(_EMAIL, text),
+    "IP_ADDRESS": lambda text: _spans(_IP, text),
+    "IBAN_CODE": lambda text: _spans(_IBAN, text, back=2),
+    # The digit-only national ids come from the digit runs.
+    "NATIONAL_ID": _national_id_candidates,
+    "STREET_ADDRESS": address_candidates,
     # A private-key block is one candidate from BEGIN to END, so its window holds all of it; the rest are the
     # token prefixes, URL credentials and secret key names of curator.pii.recognizers.secret_spans.
-    "SECRET": re.compile(
-        r"-----BEGIN[^\n]*PRIVATE KEY[\s\S]*?(?:-----END[^\n]*|\n\s*\n|\Z)"
-        r"|A[KSGIRNP][A-Z]A[A-Z0-9]{16}|\bgh[pousr]_|github_pat_|glpat-|xox[abposr]-|_(?:live|test)_|AIza|\bsk-"
-        r"|npm_|pypi-|eyJ|://[^\s:/@]+:[^\s/@]+@"
-        r"|(?i:passw|passphrase|pwd|secret|api[_\-]?key|access[_\-]?key|token)"
-    ),
+    "SECRET": secret_candidates,
 }
 
 SCREENED_ENTITIES = frozenset(_CANDIDATES) | frozenset(_MIN_DIGITS)
@@ -103,6 +126,14 @@ SCREENED_ENTITIES = frozenset(_CANDIDATES) | frozenset(_MIN_DIGITS)
 def can_prescreen(entities: Iterable[str]) -> bool:
     """True when every entity has a candidate pattern (otherwise documents are analysed whole)."""
     return all(e in SCREENED_ENTITIES for e in entities)
+
+
+class Window(NamedTuple):
+    """A stretch of text to analyse and the entities whose candidates lie in it (only their recognizers run)."""
+
+    start: int
+    end: int
+    entities: frozenset[str]
 
 
 class Prescreen:
@@ -119,42 +150,56 @@ class Prescreen:
         if unknown:
             raise ValueError(f"no pre-screen pattern for {unknown}")
         self.margin = margin
-        self.patterns = [_CANDIDATES[e] for e in dict.fromkeys(entities) if e in _CANDIDATES]
-        digit_needs = [_MIN_DIGITS[e] for e in entities if e in _MIN_DIGITS]
-        self.min_digits = min(digit_needs) if digit_needs else None
-        # Runs this long qualify for an SSN or a card even when they look like a date (never, in practice).
-        other_needs = [_MIN_DIGITS[e] for e in entities if e in _MIN_DIGITS and e != "PHONE_NUMBER"]
-        self.min_non_phone_digits = min(other_needs) if other_needs else 10**9
+        entities = list(dict.fromkeys(entities))
+        self.finders = [(frozenset([e]), _CANDIDATES[e]) for e in entities if e in _CANDIDATES]
+        self.digit_needs = {e: _MIN_DIGITS[e] for e in entities if e in _MIN_DIGITS}
+        self.min_digits = min(self.digit_needs.values()) if self.digit_needs else None
+        # Entity sets of a digit run by its digit count, computed once per count.
+        self._run_entities: dict[tuple[int, bool], frozenset[str]] = {}
 
-    def candidates(self, text: str) -> list[tuple[int, int]]:
-        """Spans that may be (part of) an entity, unsorted."""
+    def _digit_run_entities(self, digits: int, phone: bool) -> frozenset[str]:
+        key = (digits, phone)
+        found = self._run_entities.get(key)
+        if found is None:
+            found = frozenset(
+                e for e, need in self.digit_needs.items() if digits >= need and (e != "PHONE_NUMBER" or phone)
+            )
+            self._run_entities[key] = found
+        return found
+
+    def candidates(self, text: str) -> list[tuple[int, int, frozenset[str]]]:
+        """Spans that may be (part of) an entity, each with the entities it may belong to; unsorted."""
         spans = []
-        for pattern in self.patterns:
-            spans.extend(m.span() for m in pattern.finditer(text))
+        for entities, finder in self.finders:
+            spans.extend((start, end, entities) for start, end in finder(text))
         if self.min_digits is not None:
             for m in DIGIT_RUN.finditer(text):
                 run = m.group()
                 if len(run) < self.min_digits:  # cheap length test before counting digits
                     continue
                 n = digits_in(run)
-                if n >= self.min_digits and (n >= self.min_non_phone_digits or phone_candidate(run)):
-                    spans.append(m.span())
+                if n < self.min_digits:
+                    continue
+                entities = self._digit_run_entities(n, "PHONE_NUMBER" in self.digit_needs and phone_candidate(run))
+                if entities:
+                    spans.append((m.start(), m.end(), entities))
         return spans
 
-    def windows(self, text: str) -> list[tuple[int, int]]:
-        """Sorted, disjoint ``(start, end)`` windows to analyse; empty when the text cannot hold an entity."""
+    def windows(self, text: str) -> list[Window]:
+        """Sorted, disjoint windows to analyse; empty when the text cannot hold an entity."""
         spans = self.candidates(text)
         if not spans:
             return []
-        spans.sort()
-        windows: list[tuple[int, int]] = []
-        for start, end in spans:
+        spans.sort(key=lambda span: span[0])
+        windows: list[Window] = []
+        for start, end, entities in spans:
             start = _word_start(text, max(0, start - self.margin)) if start > self.margin else 0
             end = _word_end(text, end + self.margin) if end + self.margin < len(text) else len(text)
-            if windows and start <= windows[-1][1]:
-                windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+            if windows and start <= windows[-1].end:
+                last = windows[-1]
+                windows[-1] = Window(last.start, max(last.end, end), last.entities | entities)
             else:
-                windows.append((start, end))
+                windows.append(Window(start, end, entities))
         return windows
 
 

@@ -8,9 +8,11 @@ OID or a version, not an IPv4 address; ``::`` or ``be::`` is C++ or reST, not IP
 
 from __future__ import annotations
 
+import functools
+import importlib
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 
@@ -19,6 +21,22 @@ class Span(NamedTuple):
     end: int
     entity: str
     score: float
+
+
+def literal_positions(haystack: str, literal: str) -> Iterator[int]:
+    """Every start of ``literal`` in ``haystack``, found with ``str.find`` (a C scan, far faster than a regex that
+    starts with a letter class: ``re`` tries such a regex at every letter)."""
+    i = haystack.find(literal)
+    while i >= 0:
+        yield i
+        i = haystack.find(literal, i + 1)
+
+
+def folded(text: str) -> str | None:
+    """``text.casefold()`` when it keeps every offset (it does for nearly all text; "ß" -> "ss" does not), else None.
+    Case-insensitive literals are then found with ``str.find`` on the folded text at the same offsets."""
+    fold = text.casefold()
+    return fold if len(fold) == len(text) else None
 
 
 # -- IP addresses -------------------------------------------------------------------------------------------------
@@ -200,6 +218,49 @@ _SECRET_PATTERNS: tuple[re.Pattern, ...] = (
     re.compile(r"\bnpm_[A-Za-z0-9]{36}\b|\bpypi-[A-Za-z0-9_\-]{50,}\b"),
     re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\b"),
 )
+# What every secret match contains, as (literal, regex checked where the literal starts, or None), so candidates are
+# found with ``str.find``; the key words of config lines are found case-insensitively.
+_SECRET_TRIGGERS: tuple[tuple[str, re.Pattern | None], ...] = (
+    ("-----BEGIN", re.compile(r"-----BEGIN[^\n]*PRIVATE KEY[\s\S]*?(?:-----END[^\n]*|\n\s*\n|\Z)")),
+    *((prefix, re.compile(r"A[A-Z]{3}[A-Z0-9]{16}")) for prefix in
+      ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")),
+    *((prefix, re.compile(r"\bgh")) for prefix in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    ("github_pat_", None), ("glpat-", None), ("xox", re.compile(r"xox[abposr]-")), ("_live_", None),
+    ("_test_", None), ("AIza", None), ("sk-", re.compile(r"\bsk-")), ("npm_", None), ("pypi-", None), ("eyJ", None),
+    ("://", re.compile(r"://[^\s:/@]+:[^\s/@]+@")),
+)
+_SECRET_KEY_WORDS = (
+    "passw", "passphrase", "pwd", "secret", "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key",
+    "token",
+)
+_SECRET_KEY_WORD = re.compile(r"(?i:passw|passphrase|pwd|secret|api[_\-]?key|access[_\-]?key|token)")
+
+
+def secret_candidates(text: str) -> Iterator[tuple[int, int]]:
+    """Spans that every match of :func:`secret_spans` contains one of (a token prefix, ``://user:pass@``, a
+    private-key block, a secret key word), unsorted.
+
+    >>> text = 'Token = "x"; see https://a:b@host and ghp_1 and high_'
+    >>> sorted(secret_candidates(text))
+    [(0, 5), (22, 29), (38, 42)]
+    """
+    for literal, check in _SECRET_TRIGGERS:
+        for i in literal_positions(text, literal):
+            if check is None:
+                yield i, i + len(literal)
+            else:
+                m = check.match(text, i)
+                if m:
+                    yield i, max(m.end(), i + len(literal))
+    fold = folded(text)
+    if fold is None:
+        yield from (m.span() for m in _SECRET_KEY_WORD.finditer(text))
+        return
+    for word in _SECRET_KEY_WORDS:
+        for i in literal_positions(fold, word):
+            yield i, i + len(word)
+
+
 # Password in a URL: scheme://user:password@host; the password group is replaced.
 _URL_PASSWORD = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]+:([^\s:/@]{3,})@[\w.\-\[\]]+")
 # "password = 's3cr3t!'", "API_KEY: abcd...", "export AWS_SECRET_ACCESS_KEY=...", "token": "..."; the value is
@@ -244,8 +305,6 @@ def secret_spans(text: str) -> list[Span]:
 # -- street addresses -----------------------------------------------------------------------------------------------
 
 ADDRESS_COUNTRIES = ("US", "GB", "CA")
-# A house number or a flat/unit word, then a street-type word within a few words: the only places pyap can match
-# (its grammars need both), found with one cheap regex before pyap's large ones run.
 _STREET_TYPES = (
     "street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|ter|circle|cir|"
     "parkway|pkwy|highway|hwy|square|sq|trail|trl|crescent|cres|close|gardens|gdns|grove|mews|row|walk|hill|park|"
@@ -261,10 +320,71 @@ _STREET_TYPES = (
     "lakes|lane|locks|loaf|overpass|parks|parkways|passage|pines|plain|radial|roads|route|shoal|spring|squares|"
     "stream|summit|terrace|trail|tunnel|turnpike|unions|villa|vista|walk|well|coves|fords|groves|drives"
 )
-ADDRESS_CANDIDATE = re.compile(
-    rf"(?i)(?:\b\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?|\b(?:flat|apt|apartment|unit|suite|studio)\.?\s+\w+),?"
-    rf"(?:\s+[\w.'\-]+){{1,5}}?\s+(?:{_STREET_TYPES})s?\b"
-)
+_UNIT_WORDS = ("flat", "apt", "apartment", "unit", "suite", "studio")
+
+
+def word_alternation(words: Iterable[str]) -> str:
+    """A regex matching exactly ``words``, written as a prefix tree ("a(?:lley|ly|ve(?:nue)?)"): ``re`` tries the
+    branches of a flat alternation one by one, so 200 street types cost 200 tries at every position.
+
+    >>> word_alternation(["ave", "avenue", "aly"])
+    'a(?:ly|ve(?:nue)?)'
+    """
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        if "" in node:
+            return f"(?:{body})?" if len(branches) == 1 and len(body) > 1 else f"{body}?"
+        return body
+
+    return emit(tree)
+
+
+def _street_type_words() -> list[str]:
+    words = []
+    for word in _STREET_TYPES.split("|"):
+        words += [word[:-2], word[:-2] + "s"] if word.endswith("s?") else [word]
+    return sorted(set(words))
+
+
+_STREET_TYPE = word_alternation(_street_type_words())
+_AFTER_HOUSE_NUMBER = rf",?(?:\s+[\w.'\-]+){{1,5}}?\s+(?i:{_STREET_TYPE})s?\b"
+# A house number or a flat/unit word, then a street-type word within a few words: the only places pyap can match
+# (its grammars need both). The digit form starts with ``\d`` so ``re`` skips ahead to digits; the unit words are
+# found with ``str.find`` and checked with the unit form at each one.
+_ADDRESS_AFTER_NUMBER = re.compile(rf"\d(?<!\w\d)\d{{0,5}}[A-Za-z]?(?:-\d{{1,4}})?{_AFTER_HOUSE_NUMBER}")
+_ADDRESS_AFTER_UNIT = re.compile(rf"(?i)\b(?:{'|'.join(_UNIT_WORDS)})\.?\s+\w+{_AFTER_HOUSE_NUMBER}")
+
+
+def address_candidates(text: str) -> Iterator[tuple[int, int]]:
+    """Spans where a street address may start (a necessary condition for :func:`address_spans`), unsorted.
+
+    >>> text = "Flat 3 Elm Court, and 12 Main Street; 12 apples."
+    >>> sorted(address_candidates(text))
+    [(0, 16), (5, 16), (22, 36)]
+    """
+    for m in _ADDRESS_AFTER_NUMBER.finditer(text):
+        yield m.span()
+    fold = folded(text)
+    if fold is None:
+        yield from (m.span() for m in _ADDRESS_AFTER_UNIT.finditer(text))
+        return
+    for word in ("flat", "apt", "apa", "unit", "suite", "studio"):  # "apa": apartment ("apt" is not its prefix)
+        for i in literal_positions(fold, word):
+            m = _ADDRESS_AFTER_UNIT.match(text, i)
+            if m:
+                yield m.span()
+
+
 _UNIT_START = re.compile(r"(?i)^(?:flat|apt|apartment|unit|suite|studio)\b")
 # After the house number: a capitalised name, an ordinal ("5th Avenue") or a compass point ("N Main St").
 _STREET_NAME_START = re.compile(r"^[\dA-Za-z\-/]*,?\s+(?:[A-Z][a-z]|\d+(?:st|nd|rd|th)\b|[NSEW]\.?\s|[NS][EW]\s)")
@@ -281,6 +401,53 @@ ADDRESS_WITH_POSTCODE = re.compile(
 )
 
 
+# Characters after a candidate's street type that an address may still take (unit, city, region, postcode).
+_ADDRESS_TAIL = 200
+
+
+def _address_pieces(text: str) -> list[tuple[int, int]]:
+    """Merged stretches from one character before each address candidate to ``_ADDRESS_TAIL`` after it, where pyap
+    runs: its grammars are large regexes whose cost grows with the text, and an address that is kept starts with a
+    house number or unit word followed within five words by a street type, which is what a candidate is (a street
+    name of six or more words is only seen when another candidate precedes it closely)."""
+    pieces: list[tuple[int, int]] = []
+    for start, end in sorted(address_candidates(text)):
+        start, end = max(0, start - 1), min(len(text), end + _ADDRESS_TAIL)
+        if pieces and start <= pieces[-1][1]:
+            pieces[-1] = (pieces[-1][0], max(pieces[-1][1], end))
+        else:
+            pieces.append((start, end))
+    return pieces
+
+
+@functools.cache
+def _pyap_grammar(country: str) -> re.Pattern:
+    """pyap's address grammar of ``country`` (its ``pyap.source_<country>.data.full_address``), compiled once.
+
+    ``pyap.parse`` builds a parser and hands the grammar to ``re`` as a string on every call, to be looked up in
+    ``re``'s cache of 512 patterns, which phonenumbers shares with hundreds of metadata patterns; compiling a grammar
+    again costs milliseconds. Matching the same normalized text with the same grammar finds the same addresses."""
+    import pyap.utils
+
+    data = importlib.import_module(f"pyap.source_{country.upper()}.data")
+    return re.compile(data.full_address, pyap.utils.DEFAULT_FLAGS)
+
+
+_PYAP_DASHES = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015"})
+
+
+_PYAP_NEWLINES = re.compile(r"\r*(\n\r*)+")
+_PYAP_COMMAS = re.compile(r"\s*(\,\s*)+")
+_PYAP_SPACES = re.compile(r"\s+")
+
+
+def _pyap_normalize(text: str) -> str:
+    """The text as ``pyap.parse`` matches it: line breaks and comma runs as ", ", other whitespace runs as one space,
+    every dash as "-" (pyap's ``AddressParser._normalize_string``, in the same order)."""
+    text = _PYAP_COMMAS.sub(", ", _PYAP_NEWLINES.sub(", ", text))
+    return _PYAP_SPACES.sub(" ", text).translate(_PYAP_DASHES)
+
+
 def address_spans(text: str, countries: Sequence[str] = ADDRESS_COUNTRIES) -> list[Span]:
     """Street addresses found by ``pyap`` (US, GB and CA grammars) near a house number and a street-type word.
 
@@ -291,18 +458,23 @@ def address_spans(text: str, countries: Sequence[str] = ADDRESS_COUNTRIES) -> li
     >>> [text[s.start:s.end] for s in address_spans(text)]
     ['1777 Kramer Court, Johnsonfurt, NE 80119']
     """
-    if not ADDRESS_CANDIDATE.search(text):
+    pieces = _address_pieces(text)
+    if not pieces:
         return []
-    import pyap
-
     spans: list[Span] = []
+    values = set()
     for country in countries:
-        for address in pyap.parse(text, country=country):
-            value = address.full_address
-            if not (value[:1].isdigit() and _STREET_NAME_START.match(value) or _UNIT_START.match(value)):
-                continue
-            for m in re.finditer(re.escape(value), text):
-                spans.append(Span(m.start(), m.end(), "STREET_ADDRESS", 0.7))
+        grammar = _pyap_grammar(country)
+        for start, end in pieces:
+            for m in grammar.finditer(_pyap_normalize(text[start:end])):
+                value = (m.group("full_address") or "").strip(" ,;:")
+                if value:
+                    values.add(value)
+    for value in values:
+        if not (value[:1].isdigit() and _STREET_NAME_START.match(value) or _UNIT_START.match(value)):
+            continue
+        for m in re.finditer(re.escape(value), text):
+            spans.append(Span(m.start(), m.end(), "STREET_ADDRESS", 0.7))
     spans.extend(Span(m.start(), m.end(), "STREET_ADDRESS", 0.7) for m in ADDRESS_WITH_POSTCODE.finditer(text))
     return resolve(spans)
 

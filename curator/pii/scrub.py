@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from curator.pii.engine import DEFAULT_PHONE_REGIONS, NER_CHUNK_CHARS, NER_ENTITIES, build_analyzer
-from curator.pii.prescreen import Prescreen, can_prescreen
+from curator.pii.prescreen import Prescreen, Window, can_prescreen
 from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
 
 
@@ -129,20 +129,26 @@ class PiiScrubber:
         }
         use_prescreen = prescreen and can_prescreen(self.entities)
         self.prescreen = Prescreen(self.entities, context_chars) if use_prescreen else None
+        self._all_entities = frozenset(self.entities)
+        self._entity_lists: dict[frozenset[str], list[str]] = {}
 
-    def segments(self, text: str) -> list[tuple[int, int]]:
-        """The ``(start, end)`` spans of ``text`` the analyzer will see."""
+    def windows(self, text: str) -> list[Window]:
+        """The stretches of ``text`` the analyzer will see, each with the entities whose recognizers run there."""
         if not text:
             return []
         if self.prescreen is not None:
             return self.prescreen.windows(text)
         if self.analyzer.nlp_engine.model is not None:
-            return ner_chunks(text)
-        return [(0, len(text))]
+            return [Window(start, end, self._all_entities) for start, end in ner_chunks(text)]
+        return [Window(0, len(text), self._all_entities)]
+
+    def segments(self, text: str) -> list[tuple[int, int]]:
+        """The ``(start, end)`` spans of ``text`` the analyzer will see."""
+        return [(w.start, w.end) for w in self.windows(text)]
 
     def analyze_batch(self, texts: Sequence[str | None]):
         """presidio ``RecognizerResult`` lists, one per text, with offsets into the whole text."""
-        located = [(i, start, text[start:end]) for i, text in enumerate(texts) for start, end in self.segments(text)]
+        located = [(i, w, text[w.start:w.end]) for i, text in enumerate(texts) for w in self.windows(text)]
         results: list[list] = [[] for _ in texts]
         if not located:
             return results
@@ -155,11 +161,17 @@ class PiiScrubber:
             artifacts = engine.process_batch(
                 [segment for _, _, segment in located], self.language, batch_size=self.nlp_batch_size
             )
-        for (i, offset, segment), (_, nlp_artifacts) in zip(located, artifacts):
+        for (i, window, segment), (_, nlp_artifacts) in zip(located, artifacts):
+            # Only the recognizers of entities with a candidate in the window: a window opened for an "@" runs the
+            # e-mail recognizer alone, not the phone matcher, pyap and a dozen secret patterns as well.
+            entities = self._entity_lists.get(window.entities)
+            if entities is None:
+                entities = self._entity_lists[window.entities] = [e for e in self.entities if e in window.entities]
             found = self.analyzer.analyze(
-                segment, self.language, entities=self.entities, score_threshold=self.score_threshold,
+                segment, self.language, entities=entities, score_threshold=self.score_threshold,
                 nlp_artifacts=nlp_artifacts,
             )
+            offset = window.start
             for result in found:
                 result.start += offset
                 result.end += offset

@@ -226,3 +226,27 @@ def test_ner_fragments_do_not_beat_an_ipv6_match():
         R(start=5, end=13, score=0.85, entity_type="PERSON"), R(start=20, end=24, score=0.85, entity_type="LOCATION"),
     ]
     assert [r.entity_type for r in resolve_overlaps(results)] == ["IP_ADDRESS"]
+
+
+def test_compiled_pyap_grammars_find_what_pyap_parse_finds():
+    """address_spans runs pyap's grammars itself (compiled once): same normalization, same addresses as pyap.parse."""
+    import random
+
+    import pyap
+    from pyap.parser import AddressParser
+
+    from curator.pii.recognizers import _pyap_grammar, _pyap_normalize
+
+    rng = random.Random(17)
+    alphabet = "ab1 ,,\n\n\r\t\u00a0\u2010\u2013\u2014-"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert _pyap_normalize(text) == AddressParser._normalize_string(text), repr(text)
+    text = (
+        "Send it to 1777 Kramer Court, Johnsonfurt, NE 80119 or to Flat 3, 12 Elm Grove, Leeds LS1 4AP;\n"
+        "the office at 250 Yonge Street,\nToronto, ON M5B 2L7 \u2014 or 10 Downing Street, London SW1A 2AA."
+    )
+    for country in ("US", "GB", "CA"):
+        ours = [m.group("full_address").strip(" ,;:") for m in _pyap_grammar(country).finditer(_pyap_normalize(text))]
+        assert ours == [a.full_address for a in pyap.parse(text, country=country)], country
+        assert ours  # every grammar finds something here
