@@ -9,7 +9,9 @@ Features are measured on the text by the rule families at their published defaul
 pipeline switches on), so a score means the same thing in every pipeline:
 
 - ``log_chars``, ``log_words``, ``log_sentences``, ``log_chars_per_line``: sizes, on a log scale;
-- ``stop_word_ratio``: Gopher's stop words per word; the other Gopher quality, Gopher repetition and FineWeb signals
+- ``stop_word_ratio``: Gopher's stop words per word; ``punct_line_char_share`` and ``long_line_char_share``: the share
+  of characters in lines ending in punctuation / holding 10 words or more; ``capitalised_word_ratio``;
+  ``digit_char_ratio``; the other Gopher quality, Gopher repetition and FineWeb signals
   as the families measure them (``gopher_alpha_words_ratio``, ``fineweb_line_punct_ratio``, ...);
 - ``classifier:<name>``: the logit of a fastText model's positive-class probability.
 """
@@ -41,7 +43,10 @@ PLAIN_SIGNALS = (
     "c4_kept_lines_frac",
     "fineweb_line_punct_ratio", "fineweb_short_line_ratio", "fineweb_char_dup_ratio", "fineweb_newline_word_ratio",
 )
-DERIVED = ("log_chars", "log_words", "log_sentences", "log_chars_per_line", "stop_word_ratio")
+DERIVED = ("log_chars", "log_words", "log_sentences", "log_chars_per_line", "stop_word_ratio",
+           "punct_line_char_share", "long_line_char_share", "capitalised_word_ratio", "digit_char_ratio")
+LONG_LINE_WORDS = 10
+_LINE_END_PUNCT = frozenset(".!?\"'”’)")
 RULE_FEATURES = DERIVED + PLAIN_SIGNALS
 _LOGIT_EPS = 1e-4
 
@@ -67,13 +72,23 @@ def rule_features(text: str, lang: str | None) -> dict[str, float]:
     for family in _families():
         signals.update(family.evaluate(view, collect_all=True).signals)
     words = float(signals.get("gopher_words", len(view.words)))
-    lines = max(1, sum(1 for line in view.lines if line.strip()))
+    lines = [line.strip() for line in view.lines if line.strip()]
+    line_chars = sum(map(len, lines)) or 1
+    letter_words = [w for w in view.words if w[0].isalpha()]
     features = {
         "log_chars": math.log1p(len(text)),
         "log_words": math.log1p(words),
         "log_sentences": math.log1p(float(signals.get("c4_sentences", 0.0))),
-        "log_chars_per_line": math.log1p(len(text) / lines),
+        "log_chars_per_line": math.log1p(len(text) / max(1, len(lines))),
         "stop_word_ratio": float(signals.get("gopher_stop_words", 0.0)) / words if words else 0.0,
+        # Character-weighted line measures: a page of prose with a few menu lines is still prose.
+        "punct_line_char_share": sum(len(line) for line in lines if line[-1] in _LINE_END_PUNCT) / line_chars,
+        "long_line_char_share": sum(len(line) for line in lines
+                                    if len(line.split()) >= LONG_LINE_WORDS) / line_chars,
+        # Menus, listings and headline lists are Title Case; running prose is mostly lowercase words.
+        "capitalised_word_ratio": (sum(1 for w in letter_words if w[0].isupper()) / len(letter_words)
+                                   if letter_words else 0.0),
+        "digit_char_ratio": sum(1 for ch in text if ch.isdigit()) / len(text) if text else 0.0,
     }
     for name in PLAIN_SIGNALS:
         value = float(signals.get(name, 0.0))
