@@ -168,12 +168,18 @@ class QualityScoreModel(StrictConfig):
         return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.coef) + self.intercept)))
 
     def classifier_paths(self, folder: Path) -> dict[str, Path]:
-        """Each classifier's file, checked against the SHA-256 the score was fitted with."""
+        """Each classifier's file (a path, or a name next to the score file or in filters/), checked against the
+        SHA-256 the score was fitted with."""
+        from curator.specs import REPO_ROOT
+
         paths = {}
         for name, spec in self.classifiers.items():
-            path = Path(spec.model) if Path(spec.model).is_absolute() else folder / spec.model
-            if not path.is_file():
-                raise ValueError(f"classifier {name!r}: model file {path} not found")
+            candidates = [Path(spec.model)] if Path(spec.model).is_absolute() else [
+                folder / spec.model, REPO_ROOT / "filters" / spec.model]
+            path = next((c for c in candidates if c.is_file()), None)
+            if path is None:
+                raise ValueError(f"classifier {name!r}: model file not found (looked for "
+                                 f"{', '.join(map(str, candidates))})")
             digest = file_sha256(path)
             if digest != spec.sha256:
                 raise ValueError(f"classifier {name!r}: {path} has sha256 {digest}, the score was fitted with "

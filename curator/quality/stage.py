@@ -191,9 +191,9 @@ class QualityStage(BatchStage):
         return shipped_path(self.config.classifier.model)
 
     def annotate(self, df, ctx):
-        if self.config.classifier is not None:
-            from curator.spark.adapters import ship_file
+        from curator.spark.adapters import ship_file
 
+        if self.config.classifier is not None:
             ship_file(ctx.spark, self.config.classifier.model)
         if self.config.score is not None:
             for path in (self.config.score.model, *self.config.score.classifier_paths.values()):
