@@ -328,6 +328,30 @@ def human_label_section() -> None:
             label = f"{name} (out-of-fold)" if oof else name
             print(f"| {label} | {good / n_good:.1%} ({good}/{n_good}) | {bad / n_bad:.1%} ({bad}/{n_bad}) | "
                   f"{precision:.3f} | {baseline:.3f} |")
+        stage_cost(texts, {"web_en.yaml before #16 (rules + classifier)": WEB_EN_BEFORE_16,
+                           "web_en.yaml now, without its score": {k: v for k, v in web_en.items() if k != "score"},
+                           "web_en.yaml now (rules + score)": web_en})
+
+
+def stage_cost(texts: list[str], recipes: dict[str, dict], repeats: int = 3) -> None:
+    """docs/s of QualityStage.process_batch per recipe on the same pages, one process (the score's price)."""
+    import pyarrow as pa
+
+    from curator.quality.stage import QualityConfig, QualityStage
+
+    batch = pa.RecordBatch.from_pylist([{"id": str(i), "text": t} for i, t in enumerate(texts)])
+    print("\n| quality stage recipe (same 499 pages, one process) | docs/s | vs the first row |\n|---|---|---|")
+    first = None
+    for name, entry in recipes.items():
+        stage = QualityStage(QualityConfig.model_validate({**entry, "language": "en"}))
+        stage.setup()
+        stage.process_batch(batch.slice(0, 20))  # warm-up: model loads, regex compilation
+        start = time.perf_counter()
+        for _ in range(repeats):
+            stage.process_batch(batch)
+        rate = repeats * len(texts) / (time.perf_counter() - start)
+        first = first or rate
+        print(f"| {name} | {rate:.0f} | {rate / first:.2f}x |")
 
 
 def length_cut_precision(lengths: list[int], labels: list[int], good_kept: float) -> float:

@@ -57,17 +57,22 @@ def _families():
     if _FAMILY_CACHE is None:
         from curator.quality.filters import build_filter
 
-        _FAMILY_CACHE = [build_filter({"family": name}) for name in
-                         ("gopher_quality", "gopher_repetition", "c4", "fineweb")]
+        # Only the duplicate n-gram sizes the features read (5 and 10): each size is a pass over the words.
+        _FAMILY_CACHE = [build_filter({"family": "gopher_quality"}),
+                         build_filter({"family": "gopher_repetition", "max_dup_ngram_char_frac": {5: 0.15, 10: 0.1}}),
+                         build_filter({"family": "c4"}), build_filter({"family": "fineweb"})]
     return _FAMILY_CACHE
 
 
 _FAMILY_CACHE = None
 
 
-def rule_features(text: str, lang: str | None) -> dict[str, float]:
-    """Every rule feature of one document (missing signals, e.g. stop words of a language without a list, are 0)."""
-    view = TextView(text, lang)
+def rule_features(text: str, lang: str | None, view: TextView | None = None) -> dict[str, float]:
+    """Every rule feature of one document (missing signals, e.g. stop words of a language without a list, are 0).
+
+    ``view``: the document's TextView if the caller has one (its word split is reused)."""
+    if view is None or view.text != text:
+        view = TextView(text, lang)
     signals: dict[str, float] = {}
     for family in _families():
         signals.update(family.evaluate(view, collect_all=True).signals)
@@ -88,7 +93,7 @@ def rule_features(text: str, lang: str | None) -> dict[str, float]:
         # Menus, listings and headline lists are Title Case; running prose is mostly lowercase words.
         "capitalised_word_ratio": (sum(1 for w in letter_words if w[0].isupper()) / len(letter_words)
                                    if letter_words else 0.0),
-        "digit_char_ratio": sum(1 for ch in text if ch.isdigit()) / len(text) if text else 0.0,
+        "digit_char_ratio": sum(map(str.isdigit, text)) / len(text) if text else 0.0,
     }
     for name in PLAIN_SIGNALS:
         value = float(signals.get(name, 0.0))
@@ -102,12 +107,15 @@ def classifier_logit(probability: float) -> float:
 
 
 def feature_matrix(features: Sequence[str], texts: Sequence[str], langs: Sequence[str | None],
-                   classifier_scores: dict[str, Sequence[float]]) -> np.ndarray:
-    """Rows = documents, columns = ``features`` in order; ``classifier_scores[name]`` are probabilities per text."""
+                   classifier_scores: dict[str, Sequence[float]],
+                   views: Sequence[TextView | None] | None = None) -> np.ndarray:
+    """Rows = documents, columns = ``features`` in order; ``classifier_scores[name]`` are probabilities per text;
+    ``views``: the documents' TextViews where the caller already split them."""
     matrix = np.zeros((len(texts), len(features)), dtype=np.float64)
     needs_rules = any(not f.startswith(CLASSIFIER_PREFIX) for f in features)
+    views = views or [None] * len(texts)
     for i, (text, lang) in enumerate(zip(texts, langs)):
-        values = rule_features(text, lang) if needs_rules else {}
+        values = rule_features(text, lang, views[i]) if needs_rules else {}
         for j, name in enumerate(features):
             if name.startswith(CLASSIFIER_PREFIX):
                 matrix[i, j] = classifier_logit(classifier_scores[name[len(CLASSIFIER_PREFIX):]][i])

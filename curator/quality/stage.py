@@ -237,12 +237,13 @@ class QualityStage(BatchStage):
         skipped_col: list[str | None] = [None] * n
         signal_cols = {name: [None] * n for name in self.signal_columns()}
         collect = config.keep_signals
+        original_views: list[TextView | None] = [None] * n  # the score measures the text as it arrived
 
         for i, (text, lang) in enumerate(zip(texts, langs)):
             if text is None or not text.strip():
                 reasons[i] = EMPTY_REASON
                 continue
-            view = TextView(text, lang)
+            view = original_views[i] = TextView(text, lang)
             skipped: list[str] = []
             for family in config.filters:
                 if lang is not None and lang in family.skip_languages:
@@ -275,7 +276,7 @@ class QualityStage(BatchStage):
             annotations[self.classifier_column()] = self._classify(batch, out_texts, langs, reasons, details,
                                                                    skipped_col)
         if config.score is not None:
-            annotations["quality_score"] = self._score(texts, langs, reasons, details, skipped_col)
+            annotations["quality_score"] = self._score(texts, original_views, langs, reasons, details, skipped_col)
         annotations.update(signal_cols)
         fields = self.annotation_fields() + [pa.field("text", pa.string())]
         return finish_batch(batch, annotations, reasons, details, fields)
@@ -304,7 +305,7 @@ class QualityStage(BatchStage):
         return scores
 
 
-    def _score(self, texts, langs, reasons, details, skipped_col) -> list[float | None]:
+    def _score(self, texts, views, langs, reasons, details, skipped_col) -> list[float | None]:
         """The calibrated score of documents still kept, on their text as it arrived; reject below min_score."""
         from curator.quality.classifier import score_texts
         from curator.quality.score import feature_matrix
@@ -325,7 +326,8 @@ class QualityStage(BatchStage):
         classifier_scores = {
             name: score_texts(self.score_classifiers[name], todo_texts, spec.positive_label, spec.max_chars)
             for name, spec in model.classifiers.items()}
-        matrix = feature_matrix(model.features, todo_texts, [langs[i] for i in todo], classifier_scores)
+        matrix = feature_matrix(model.features, todo_texts, [langs[i] for i in todo], classifier_scores,
+                                [views[i] for i in todo])
         for i, probability in zip(todo, model.probabilities(matrix).tolist()):
             scores[i] = probability
             if probability < config.min_score:
