@@ -79,7 +79,8 @@ class ClassifierConfig(StrictConfig):
     pareto_alpha: float = Field(9.0, gt=0.0)
     seed: int = 0
     languages: tuple[str, ...] | None = Field(
-        None, description="score only these `lang` values; others skip the classifier (recorded), null = all")
+        None, description="score only these `lang` values; others skip the classifier (recorded); null = the "
+                          "languages its training report (<model>.json) declares, or all if it declares none")
     max_chars: int = Field(10_000, gt=0)
 
     @model_validator(mode="after")
@@ -99,7 +100,24 @@ class ClassifierConfig(StrictConfig):
             raise ValueError(f"classifier model {path} changed: sha256 {digest} != {self.model_sha256}")
         object.__setattr__(self, "model", str(path.resolve()))
         object.__setattr__(self, "model_sha256", digest)
+        if self.languages is None:
+            # A model trained on one language (quality_instruct_en) must not judge others by default.
+            declared = _declared_languages(Path(f"{path}.json"))
+            if declared is not None:
+                object.__setattr__(self, "languages", declared)
         return self
+
+
+def _declared_languages(report: Path) -> tuple[str, ...] | None:
+    import json
+
+    if not report.is_file():
+        return None
+    try:
+        languages = json.loads(report.read_text(encoding="utf-8")).get("languages")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return tuple(languages) if isinstance(languages, list) and languages else None
 
 
 class ScoreConfig(StrictConfig):

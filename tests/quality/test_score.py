@@ -174,6 +174,14 @@ def test_english_models_are_not_applied_to_german():
                                                                 "languages": ["en"]}))
     kept, rejected = run_batch_stage(stage, rows(GERMAN, lang="de"))
     assert rejected == [] and kept[0]["quality_skipped"] == "classifier" and kept[0]["quality_score"] is None
+    # without a languages list, the model's training report (languages: [en]) decides
+    default = QualityStage(QualityConfig(filters=[], classifier={"model": "quality_instruct_en", "min_score": 0.99}))
+    assert default.config.classifier.languages == ("en",)
+    kept, rejected = run_batch_stage(default, rows(GERMAN, lang="de"))
+    assert rejected == [] and kept[0]["quality_skipped"] == "classifier"
+    # ...and an English page is scored (and here rejected by the deliberately high bar)
+    _, rejected = run_batch_stage(default, rows(prose(seed=7), lang="en"))
+    assert rejected[0]["reason"] == "quality_classifier_low_score"
     # web_en's quality stage as shipped: the score (fitted on English) skips German pages the same way
     spec = yaml.safe_load((REPO_ROOT / "pipelines" / "web_en.yaml").read_text())
     entry = next({k: v for k, v in s.items() if k != "stage"} for s in spec["stages"] if s["stage"] == "quality")
