@@ -23,13 +23,15 @@ document as it arrived. It is written to ``quality_score`` (the classifier's own
 ``quality_classifier_score``) and documents below ``min_score`` are rejected as ``low_quality_score``. It applies to the
 languages it was fitted for; others skip it (``score`` in ``quality_skipped``).
 
-Decisions: the first failing rule rejects a document with that rule's reason; then the classifier, then the score. Documents whose ``lang`` (from the
-langid stage) is listed in a family's ``skip_languages``, or has no stop-word list, skip that rule or family; the
-``quality_skipped`` column names what was skipped, so no language is rejected silently by rules written for another.
+Decisions: the first failing rule rejects a document with that rule's reason; then the classifier, then the score.
+Documents whose ``lang`` (from the langid stage) is listed in a family's ``skip_languages``, or has no stop-word list,
+skip that rule or family; the ``quality_skipped`` column names what was skipped, so no language is rejected silently by
+rules written for another.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -109,8 +111,7 @@ class ClassifierConfig(StrictConfig):
 
 
 def _declared_languages(report: Path) -> tuple[str, ...] | None:
-    import json
-
+    """The ``languages`` a classifier's training report (``<model>.json``) declares, if any."""
     if not report.is_file():
         return None
     try:
