@@ -51,31 +51,60 @@ RULE_FEATURES = DERIVED + PLAIN_SIGNALS
 _LOGIT_EPS = 1e-4
 
 
+MEASURED_FAMILIES = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
+
+
 def _families():
     """The four rule families at their defaults, as measuring instruments (built once per process)."""
     global _FAMILY_CACHE
     if _FAMILY_CACHE is None:
         from curator.quality.filters import build_filter
 
-        # Only the duplicate n-gram sizes the features read (5 and 10): each size is a pass over the words.
-        _FAMILY_CACHE = [build_filter({"family": "gopher_quality"}),
-                         build_filter({"family": "gopher_repetition", "max_dup_ngram_char_frac": {5: 0.15, 10: 0.1}}),
-                         build_filter({"family": "c4"}), build_filter({"family": "fineweb"})]
+        # gopher_repetition: only the duplicate n-gram sizes the features read (5 and 10; each size is a pass over
+        # the words). Values equal the default family's: if no 9-gram repeats, no 10-gram does.
+        overrides = {"gopher_repetition": {"max_dup_ngram_char_frac": {5: 0.15, 10: 0.1}}}
+        _FAMILY_CACHE = {name: build_filter({"family": name, **overrides.get(name, {})})
+                         for name in MEASURED_FAMILIES}
     return _FAMILY_CACHE
 
 
 _FAMILY_CACHE = None
 
 
-def rule_features(text: str, lang: str | None, view: TextView | None = None) -> dict[str, float]:
+def reusable_families(configured, languages: Sequence[str]) -> frozenset[str]:
+    """Names of configured rule families that measure pages in ``languages`` exactly as the instruments do.
+
+    The quality stage passes their signals (measured while deciding, on the text as it arrived) to
+    :func:`rule_features`, so a page is not measured twice. Thresholds that are set do not change a measurement,
+    but every field is compared anyway except ``skip_languages`` (the stage handles skipping) and stop-word lists of
+    other languages."""
+    from curator.quality.filters import build_filter
+
+    def measurement(family) -> dict:
+        fields = family.model_dump()
+        fields.pop("skip_languages", None)
+        if "stop_words" in fields:
+            fields["stop_words"] = {lang: fields["stop_words"].get(lang) for lang in languages}
+        return fields
+
+    return frozenset(f.family for f in configured if f.family in MEASURED_FAMILIES
+                     and measurement(f) == measurement(build_filter({"family": f.family})))
+
+
+def rule_features(text: str, lang: str | None, view: TextView | None = None,
+                  measured: dict[str, dict[str, float]] | None = None) -> dict[str, float]:
     """Every rule feature of one document (missing signals, e.g. stop words of a language without a list, are 0).
 
-    ``view``: the document's TextView if the caller has one (its word split is reused)."""
+    ``view``: the document's TextView if the caller has one (its word split is reused). ``measured``: signals a
+    family configured as in :func:`reusable_families` already measured on this text, by family name."""
     if view is None or view.text != text:
         view = TextView(text, lang)
     signals: dict[str, float] = {}
-    for family in _families():
-        signals.update(family.evaluate(view, collect_all=True).signals)
+    for name, family in _families().items():
+        if measured and name in measured:
+            signals.update(measured[name])
+        else:
+            signals.update(family.evaluate(view, collect_all=True).signals)
     words = float(signals.get("gopher_words", len(view.words)))
     lines = [line.strip() for line in view.lines if line.strip()]
     line_chars = sum(map(len, lines)) or 1
@@ -108,14 +137,16 @@ def classifier_logit(probability: float) -> float:
 
 def feature_matrix(features: Sequence[str], texts: Sequence[str], langs: Sequence[str | None],
                    classifier_scores: dict[str, Sequence[float]],
-                   views: Sequence[TextView | None] | None = None) -> np.ndarray:
+                   views: Sequence[TextView | None] | None = None,
+                   measured: Sequence[dict[str, dict[str, float]] | None] | None = None) -> np.ndarray:
     """Rows = documents, columns = ``features`` in order; ``classifier_scores[name]`` are probabilities per text;
-    ``views``: the documents' TextViews where the caller already split them."""
+    ``views`` and ``measured``: per document, what the caller already has (see :func:`rule_features`)."""
     matrix = np.zeros((len(texts), len(features)), dtype=np.float64)
     needs_rules = any(not f.startswith(CLASSIFIER_PREFIX) for f in features)
     views = views or [None] * len(texts)
+    measured = measured or [None] * len(texts)
     for i, (text, lang) in enumerate(zip(texts, langs)):
-        values = rule_features(text, lang, views[i]) if needs_rules else {}
+        values = rule_features(text, lang, views[i], measured[i]) if needs_rules else {}
         for j, name in enumerate(features):
             if name.startswith(CLASSIFIER_PREFIX):
                 matrix[i, j] = classifier_logit(classifier_scores[name[len(CLASSIFIER_PREFIX):]][i])

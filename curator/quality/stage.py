@@ -198,8 +198,11 @@ class QualityStage(BatchStage):
         self.model = None
         if self.config.classifier is not None:
             self.model = load_model(self._model_path())
-        self.score_model, self.score_classifiers = None, {}
+        self.score_model, self.score_classifiers, self._reusable = None, {}, frozenset()
         if self.config.score is not None:
+            from curator.quality.score import reusable_families
+
+            self._reusable = reusable_families(self.config.filters, self.config.score.languages)
             self.score_model = QualityScoreModel.load(shipped_path(self.config.score.model))
             self.score_classifiers = {name: load_model(shipped_path(path))
                                       for name, path in self.config.score.classifier_paths.items()}
@@ -257,6 +260,9 @@ class QualityStage(BatchStage):
         signal_cols = {name: [None] * n for name in self.signal_columns()}
         collect = config.keep_signals
         original_views: list[TextView | None] = [None] * n  # the score measures the text as it arrived
+        # signals the score can take from the rules instead of measuring again (families configured as its own)
+        reuse = self._reusable if config.score is not None else frozenset()
+        measured: list[dict[str, dict[str, float]]] = [{} for _ in range(n)] if reuse else []
 
         for i, (text, lang) in enumerate(zip(texts, langs)):
             if text is None or not text.strip():
@@ -269,6 +275,8 @@ class QualityStage(BatchStage):
                     skipped.append(family.family)
                     continue
                 result = family.evaluate(view, collect_all=collect)
+                if family.family in reuse and view is original_views[i]:
+                    measured[i][family.family] = result.signals
                 skipped += result.skipped
                 for key, value in result.signals.items():
                     if collect:
@@ -295,7 +303,8 @@ class QualityStage(BatchStage):
             annotations[self.classifier_column()] = self._classify(batch, out_texts, langs, reasons, details,
                                                                    skipped_col)
         if config.score is not None:
-            annotations["quality_score"] = self._score(texts, original_views, langs, reasons, details, skipped_col)
+            annotations["quality_score"] = self._score(texts, original_views, measured, langs, reasons, details,
+                                                       skipped_col)
         annotations.update(signal_cols)
         fields = self.annotation_fields() + [pa.field("text", pa.string())]
         return finish_batch(batch, annotations, reasons, details, fields)
@@ -324,7 +333,7 @@ class QualityStage(BatchStage):
         return scores
 
 
-    def _score(self, texts, views, langs, reasons, details, skipped_col) -> list[float | None]:
+    def _score(self, texts, views, measured, langs, reasons, details, skipped_col) -> list[float | None]:
         """The calibrated score of documents still kept, on their text as it arrived; reject below min_score."""
         from curator.quality.classifier import score_texts
         from curator.quality.score import feature_matrix
@@ -346,7 +355,7 @@ class QualityStage(BatchStage):
             name: score_texts(self.score_classifiers[name], todo_texts, spec.positive_label, spec.max_chars)
             for name, spec in model.classifiers.items()}
         matrix = feature_matrix(model.features, todo_texts, [langs[i] for i in todo], classifier_scores,
-                                [views[i] for i in todo])
+                                [views[i] for i in todo], [measured[i] for i in todo] if measured else None)
         for i, probability in zip(todo, model.probabilities(matrix).tolist()):
             scores[i] = probability
             if probability < config.min_score:

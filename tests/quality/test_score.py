@@ -222,3 +222,25 @@ def test_score_in_a_spark_pipeline_accounts_for_every_document(spark, tmp_path):
     threshold = QualityScoreModel.load(FILTERS / "quality_score.json").threshold
     assert len(kept) == 2 and all(r["quality_score"] >= threshold for r in kept)
     assert runner.write_ledger()["balanced"]
+
+
+def test_signals_reused_from_the_rules_give_the_same_score():
+    from curator.quality.score import reusable_families
+
+    spec = yaml.safe_load((REPO_ROOT / "pipelines" / "web_en.yaml").read_text())
+    entry = next({k: v for k, v in s.items() if k != "stage"} for s in spec["stages"] if s["stage"] == "quality")
+    config = QualityConfig.model_validate({**entry, "score": {**entry["score"], "min_score": 0.0}, "language": "en"})
+    # the Gopher families run at their defaults in web_en, C4 and FineWeb do not
+    assert reusable_families(config.filters, ["en"]) == {"gopher_quality", "gopher_repetition"}
+    # a family measuring differently for the scored language is measured again by the score
+    other_en = QualityConfig(filters=[{"family": "gopher_quality", "stop_words": {"en": ["the"]}}], language="en")
+    assert reusable_families(other_en.filters, ["en"]) == frozenset()
+    texts = [prose(seed=s) + "\nPlease enable JavaScript to view the comments" for s in range(3)] + [
+        prose(seed=9, lines=30)]
+    kept, rejected = run_batch_stage(QualityStage(config), rows(*texts))
+    assert rejected == [] and kept[0]["text"] != texts[0]  # C4 cleaned the page; the score saw it as it arrived
+    model = QualityScoreModel.load(FILTERS / "quality_score.json")
+    classifier = load_model(FILTERS / "quality_classifier.ftz")
+    alone = model.probabilities(feature_matrix(model.features, texts, ["en"] * len(texts),
+                                               {"quality_classifier": score_texts(classifier, texts)}))
+    assert [r["quality_score"] for r in kept] == pytest.approx(alone.tolist(), rel=1e-6)
