@@ -8,7 +8,7 @@ in two (rules, then the classifier) so that four token sets come out of one run:
 
     raw                ingest only
     rules              + every stage up to and including the heuristic quality rules (langid, rules)
-    rules_classifier   + the quality classifier
+    rules_classifier   + the quality classifier / calibrated quality score (whichever web_en.yaml configures)
     full               + everything after it in web_en.yaml (dedup, pii, ...)
 
 All four are tokenized with one BPE tokenizer trained on a sample of the raw corpus. Each variant trains the same
@@ -120,12 +120,13 @@ def ablation_spec(corpus: Path, output: Path) -> tuple[dict, dict[str, str]]:
         if kind in ("train_tokenizer", "tokenize"):
             continue
         if kind == "quality":
-            rules = {k: v for k, v in entry.items() if k != "classifier"}
+            # the second half: the classifier and/or the calibrated score (web_en uses the score since #16)
+            judges = {k: v for k, v in entry.items() if k in ("classifier", "score")}
+            rules = {k: v for k, v in entry.items() if k not in judges}
             stages.append({**rules, "name": "quality_rules"})
             cut["rules"] = "quality_rules"
-            if entry.get("classifier"):
-                stages.append({"stage": "quality", "name": "quality_classifier", "filters": [],
-                               "classifier": entry["classifier"]})
+            if judges:
+                stages.append({"stage": "quality", "name": "quality_classifier", "filters": [], **judges})
                 cut["rules_classifier"] = "quality_classifier"
             continue
         stages.append(dict(entry))

@@ -11,9 +11,10 @@ spaCy), which is a ratio landing on the other side of a threshold. Throughput is
 evaluated per document (no early exit), in one process, on the same core.
 
 A last section scores the quality stage against human judgement: DCLM's 499 Common Crawl pages with majority
-good/low-quality labels (../shared/data/dclm-quality-dev): ROC AUC of document length and of the classifier score,
-and the share of good and low-quality pages each configured recipe keeps, beside a plain length cut keeping the same
-share of good pages.
+good/low-quality labels (../shared/data/dclm-quality-dev): ROC AUC of document length, of both fastText classifiers
+and of the calibrated quality score (out-of-fold: it was fitted on these pages), and the share of good and
+low-quality pages each recipe keeps (web_en before and after #16, every pipelines/*.yaml with a quality stage),
+beside a plain length cut keeping the same share of good pages.
 
 Run: .venv/bin/python benchmarks/bench_quality.py [--limit N] [--human-labels-only]
 Needs: pip install datatrove==0.10.1 (the `bench` extra).
@@ -188,19 +189,28 @@ def time_stage(docs) -> float:
 # -- human labels ---------------------------------------------------------------------------------------------------
 
 HUMAN_LABELS = DATA / "dclm-quality-dev" / "majority_data.jsonl"
+CV_FOLDS = Path(__file__).resolve().parent / "results" / "quality_score_cv_folds.json"
+REPO = Path(__file__).resolve().parent.parent
+# web_en's quality stage before issue #16 (rules + the general classifier at 0.2), kept here for comparison.
+WEB_EN_BEFORE_16 = {
+    "filters": ["gopher_repetition", "gopher_quality", {"use": "c4", "drop_lines_without_terminal_punct": False},
+                "fineweb"],
+    "classifier": {"model": "quality_classifier", "min_score": 0.2, "languages": ["en", "de"]},
+}
 
 
 def load_human_labels() -> list[tuple[str, int]]:
-    """DCLM's 499 Common Crawl pages with majority human labels (1 = good). Nothing here was tuned or trained on it."""
+    """DCLM's 499 Common Crawl pages with majority human labels (1 = good)."""
     with HUMAN_LABELS.open() as f:
         return [(row["text"], int(row["label"])) for row in map(json.loads, f)]
 
 
-def web_en_quality_entry() -> dict:
+def quality_entry(pipeline: str) -> dict | None:
     import yaml
 
-    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "pipelines" / "web_en.yaml").read_text())
-    return next({k: v for k, v in s.items() if k != "stage"} for s in spec["stages"] if s["stage"] == "quality")
+    spec = yaml.safe_load((REPO / "pipelines" / pipeline).read_text())
+    return next(({k: v for k, v in s.items() if k != "stage"} for s in spec["stages"] if s["stage"] == "quality"),
+                None)
 
 
 def stage_keeps(entry: dict, texts: list[str]) -> list[bool]:
@@ -215,48 +225,141 @@ def stage_keeps(entry: dict, texts: list[str]) -> list[bool]:
     return [reason is None for reason in stage.process_batch(batch).column("reason").to_pylist()]
 
 
+def fold_score_models(tmp: Path) -> list[tuple[list[int], Path]]:
+    """The cross-validation fold models of scripts/fit_quality_score.py as score model files: (test rows, path)."""
+    folds = json.loads(CV_FOLDS.read_text())
+    shipped = json.loads((REPO / "filters" / "quality_score.json").read_text())
+    out = []
+    for fold in folds["folds"]:
+        model = {"features": folds["features"], "mean": fold["mean"], "scale": fold["scale"], "coef": fold["coef"],
+                 "intercept": fold["intercept"], "threshold": fold["threshold"], "languages": shipped["languages"],
+                 "classifiers": {name: {**spec, "model": str(REPO / "filters" / spec["model"])}
+                                 for name, spec in folds["classifiers"].items()}}
+        path = tmp / f"fold{fold['fold']}.json"
+        path.write_text(json.dumps(model))
+        out.append((fold["test_rows"], path))
+    return out
+
+
+def out_of_fold_keeps(entry: dict, texts: list[str], folds) -> list[bool]:
+    """A recipe with a ``score`` run fold by fold: each page is judged by the fold model that never saw it (and
+    that fold's own threshold, unless the recipe fixes min_score)."""
+    keeps = [False] * len(texts)
+    for rows, path in folds:
+        fold_entry = {**entry, "score": {**entry["score"], "model": str(path)}}
+        for row, kept in zip(rows, stage_keeps(fold_entry, [texts[r] for r in rows])):
+            keeps[row] = kept
+    return keeps
+
+
+def out_of_fold_scores(texts: list[str], folds) -> list[float]:
+    from curator.quality.classifier import load_model, score_texts
+    from curator.quality.score import QualityScoreModel, feature_matrix
+
+    scores = [0.0] * len(texts)
+    for rows, path in folds:
+        model = QualityScoreModel.load(path)
+        subset = [texts[r] for r in rows]
+        classifier_scores = {name: score_texts(load_model(spec.model), subset, spec.positive_label, spec.max_chars)
+                             for name, spec in model.classifiers.items()}
+        probabilities = model.probabilities(feature_matrix(model.features, subset, ["en"] * len(subset),
+                                                           classifier_scores))
+        for row, p in zip(rows, probabilities.tolist()):
+            scores[row] = p
+    return scores
+
+
+def human_label_section() -> None:
+    import tempfile
+
+    from curator.quality.classifier import load_model, roc_auc, score_texts
+
+    rows = load_human_labels()
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    lengths = [len(t) for t in texts]
+    shipped = json.loads((REPO / "filters" / "quality_score.json").read_text())
+    cv = shipped["report"]["cross_validation"]
+    n_good, n_bad = sum(labels), len(labels) - sum(labels)
+    print(f"\nhuman labels: {len(rows)} Common Crawl pages (DCLM majority labels: {n_good} good, {n_bad} low "
+          "quality). The classifiers never saw them; the quality score was fitted on them, so every figure of a "
+          "recipe with `score` is out-of-fold (5 folds, each page judged by the fold model fitted without it, "
+          "at that fold's own threshold)\n")
+    print("| score | ROC AUC vs human labels |\n|---|---|")
+    print(f"| document length in characters (baseline) | {roc_auc(labels, lengths):.3f} |")
+    for name in ("quality_classifier", "quality_instruct_en"):
+        scores = score_texts(load_model(REPO / "filters" / f"{name}.ftz"), texts)
+        print(f"| {name}.ftz (fastText) | {roc_auc(labels, scores):.3f} |")
+    with tempfile.TemporaryDirectory() as tmp:
+        folds = fold_score_models(Path(tmp))
+        print(f"| quality_score, out-of-fold (5 folds) | {roc_auc(labels, out_of_fold_scores(texts, folds)):.3f} |")
+        print(f"| quality_score, mean over {cv['folds']} CV folds (5-fold x 5, from filters/quality_score.json) | "
+              f"{cv['fold_auc_mean']:.3f} ± {cv['fold_auc_std']:.3f} |")
+
+        web_en = quality_entry("web_en.yaml")
+        rules_only = {k: v for k, v in WEB_EN_BEFORE_16.items() if k != "classifier"}
+        recipes = {
+            "web_en.yaml before #16: rules + classifier >= 0.2": WEB_EN_BEFORE_16,
+            "web_en.yaml before #16, rules only": rules_only,
+            "quality_score alone (no rules)": {"filters": [], "score": {"model": "quality_score"}},
+            "all four rule families + quality_score": {**rules_only, "score": {"model": "quality_score"}},
+            "Gopher families + quality_score": {"filters": ["gopher_repetition", "gopher_quality"],
+                                                "score": {"model": "quality_score"}},
+            "Gopher families + FineWeb line punctuation + quality_score": {
+                "filters": ["gopher_repetition", "gopher_quality",
+                            {"use": "fineweb", "max_short_line_ratio": None, "max_char_dup_ratio": None,
+                             "max_newline_word_ratio": None}],
+                "score": {"model": "quality_score"}},
+            "**web_en.yaml now**": web_en,
+        }
+        for pipeline in sorted(p.name for p in (REPO / "pipelines").glob("*.yaml")):
+            entry = quality_entry(pipeline)
+            if entry is not None and pipeline != "web_en.yaml":
+                recipes[f"{pipeline}"] = entry
+        print("\n| recipe | good kept | low-quality kept | precision | length cut at the same good kept: precision |")
+        print("|---|---|---|---|---|")
+        for name, recipe in recipes.items():
+            recipe = {k: v for k, v in recipe.items() if k not in ("language",)}
+            oof = "score" in recipe
+            keeps = out_of_fold_keeps(recipe, texts, folds) if oof else stage_keeps(recipe, texts)
+            good = sum(1 for k, y in zip(keeps, labels) if k and y)
+            bad = sum(1 for k, y in zip(keeps, labels) if k and not y)
+            precision = good / (good + bad) if good + bad else float("nan")
+            baseline = length_cut_precision(lengths, labels, good / n_good) if good else float("nan")
+            label = f"{name} (out-of-fold)" if oof else name
+            print(f"| {label} | {good / n_good:.1%} ({good}/{n_good}) | {bad / n_bad:.1%} ({bad}/{n_bad}) | "
+                  f"{precision:.3f} | {baseline:.3f} |")
+        stage_cost(texts, {"web_en.yaml before #16 (rules + classifier)": WEB_EN_BEFORE_16,
+                           "web_en.yaml now, without its score": {k: v for k, v in web_en.items() if k != "score"},
+                           "web_en.yaml now (rules + score)": web_en})
+
+
+def stage_cost(texts: list[str], recipes: dict[str, dict], repeats: int = 3) -> None:
+    """docs/s of QualityStage.process_batch per recipe on the same pages, one process (the score's price)."""
+    import pyarrow as pa
+
+    from curator.quality.stage import QualityConfig, QualityStage
+
+    batch = pa.RecordBatch.from_pylist([{"id": str(i), "text": t} for i, t in enumerate(texts)])
+    print("\n| quality stage recipe (same 499 pages, one process) | docs/s | vs the first row |\n|---|---|---|")
+    first = None
+    for name, entry in recipes.items():
+        stage = QualityStage(QualityConfig.model_validate({**entry, "language": "en"}))
+        stage.setup()
+        stage.process_batch(batch.slice(0, 20))  # warm-up: model loads, regex compilation
+        start = time.perf_counter()
+        for _ in range(repeats):
+            stage.process_batch(batch)
+        rate = repeats * len(texts) / (time.perf_counter() - start)
+        first = first or rate
+        print(f"| {name} | {rate:.0f} | {rate / first:.2f}x |")
+
+
 def length_cut_precision(lengths: list[int], labels: list[int], good_kept: float) -> float:
     """Precision of keeping the longest documents, with the cut placed to keep the same share of good ones."""
     good = sorted((n for n, y in zip(lengths, labels) if y), reverse=True)
     cut = good[max(0, round(good_kept * len(good)) - 1)]
     kept = [y for n, y in zip(lengths, labels) if n >= cut]
     return sum(kept) / len(kept)
-
-
-def human_label_section() -> None:
-    from curator.quality.classifier import load_model, roc_auc, score_texts
-    from curator.specs import REPO_ROOT
-
-    rows = load_human_labels()
-    texts, labels = [t for t, _ in rows], [y for _, y in rows]
-    lengths = [len(t) for t in texts]
-    model = load_model(str(REPO_ROOT / "filters" / "quality_classifier.ftz"))
-    scores = score_texts(model, texts)
-    print(f"\nhuman labels: {len(rows)} Common Crawl pages (DCLM majority labels: {sum(labels)} good, "
-          f"{len(labels) - sum(labels)} low quality); no score below was fitted on them\n")
-    print("| score | ROC AUC vs human labels |\n|---|---|")
-    print(f"| document length in characters (baseline) | {roc_auc(labels, lengths):.3f} |")
-    print(f"| quality_classifier.ftz score | {roc_auc(labels, scores):.3f} |")
-
-    entry = web_en_quality_entry()
-    rules = {k: v for k, v in entry.items() if k != "classifier"}
-    recipes = {
-        "web_en.yaml rules": rules,
-        "web_en.yaml rules + classifier": entry,
-        "web_en.yaml rules, C4 line dropping on (before #16)": {**rules, "filters": [
-            f if not (isinstance(f, dict) and f.get("use") == "c4") else "c4" for f in rules["filters"]]},
-    }
-    n_good, n_bad = sum(labels), len(labels) - sum(labels)
-    print("\n| recipe | good kept | low-quality kept | precision | length cut at the same good kept: precision |")
-    print("|---|---|---|---|---|")
-    for name, recipe in recipes.items():
-        keeps = stage_keeps(recipe, texts)
-        good = sum(1 for k, y in zip(keeps, labels) if k and y)
-        bad = sum(1 for k, y in zip(keeps, labels) if k and not y)
-        precision = good / (good + bad) if good + bad else float("nan")
-        baseline = length_cut_precision(lengths, labels, good / n_good) if good else float("nan")
-        print(f"| {name} | {good / n_good:.1%} ({good}/{n_good}) | {bad / n_bad:.1%} ({bad}/{n_bad}) | "
-              f"{precision:.3f} | {baseline:.3f} |")
 
 
 def main() -> None:

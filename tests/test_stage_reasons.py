@@ -57,6 +57,8 @@ def quality_examples() -> list[Example]:
     examples += [one("fineweb", text) for text in FINEWEB_CASES.values()]
     examples.append(Example({"filters": [], "classifier": {"min_score": 1.0}, "language": "en"},
                             [{"text": "\n".join(paragraphs(2))}]))
+    examples.append(Example({"filters": [], "score": {"min_score": 1.0}, "language": "en"},
+                            [{"text": "\n".join(paragraphs(2))}]))
     return examples
 
 

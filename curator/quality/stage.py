@@ -5,6 +5,7 @@ Configured in a pipeline spec as::
     - stage: quality
       filters: [gopher_repetition, gopher_quality, c4, fineweb]   # filters/<name>.yaml, applied in this order
       classifier: {model: quality_classifier, min_score: 0.25, languages: [en]}
+      score: {model: quality_score}          # filters/quality_score.json; min_score defaults to its fitted threshold
       keep_signals: false
 
 Filter names are resolved to ``filters/*.yaml`` and validated on the driver into the frozen rule-family objects of
@@ -16,13 +17,21 @@ Language: rules such as stop words depend on the document's language, taken from
 stage) or, for documents without one, from the stage's ``language`` option; a pipeline with quality before langid must
 set ``language`` (validated with the spec), and a batch with neither is an error, never assumed English.
 
-Decisions: the first failing rule rejects a document with that rule's reason. Documents whose ``lang`` (from the
-langid stage) is listed in a family's ``skip_languages``, or has no stop-word list, skip that rule or family; the
-``quality_skipped`` column names what was skipped, so no language is rejected silently by rules written for another.
+Score: the optional ``score`` is one calibrated probability of "good" (``curator.quality.score``): a logistic
+regression, fitted on human labels, over the rule families' signals and fastText classifier scores, measured on the
+document as it arrived. It is written to ``quality_score`` (the classifier's own probability then moves to
+``quality_classifier_score``) and documents below ``min_score`` are rejected as ``low_quality_score``. It applies to the
+languages it was fitted for; others skip it (``score`` in ``quality_skipped``).
+
+Decisions: the first failing rule rejects a document with that rule's reason; then the classifier, then the score.
+Documents whose ``lang`` (from the langid stage) is listed in a family's ``skip_languages``, or has no stop-word list,
+skip that rule or family; the ``quality_skipped`` column names what was skipped, so no language is rejected silently by
+rules written for another.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -34,12 +43,14 @@ from curator.errors import SpecError
 from curator.hashing import file_sha256
 from curator.quality.filters import QualityFilter, build_filter, builtin_reasons
 from curator.quality.heuristics import TextView
+from curator.quality.score import QualityScoreModel
 from curator.stage import BatchStage, StageConfig, finish_batch
 
 
 DEFAULT_FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 EMPTY_REASON = "quality_empty_doc"
 CLASSIFIER_REASON = "quality_classifier_low_score"
+SCORE_REASON = "low_quality_score"
 
 
 def load_filter_entry(entry: Any) -> dict:
@@ -70,7 +81,8 @@ class ClassifierConfig(StrictConfig):
     pareto_alpha: float = Field(9.0, gt=0.0)
     seed: int = 0
     languages: tuple[str, ...] | None = Field(
-        None, description="score only these `lang` values; others skip the classifier (recorded), null = all")
+        None, description="score only these `lang` values; others skip the classifier (recorded); null = the "
+                          "languages its training report (<model>.json) declares, or all if it declares none")
     max_chars: int = Field(10_000, gt=0)
 
     @model_validator(mode="after")
@@ -90,6 +102,59 @@ class ClassifierConfig(StrictConfig):
             raise ValueError(f"classifier model {path} changed: sha256 {digest} != {self.model_sha256}")
         object.__setattr__(self, "model", str(path.resolve()))
         object.__setattr__(self, "model_sha256", digest)
+        if self.languages is None:
+            # A model trained on one language (quality_instruct_en) must not judge others by default.
+            declared = _declared_languages(Path(f"{path}.json"))
+            if declared is not None:
+                object.__setattr__(self, "languages", declared)
+        return self
+
+
+def _declared_languages(report: Path) -> tuple[str, ...] | None:
+    """The ``languages`` a classifier's training report (``<model>.json``) declares, if any."""
+    if not report.is_file():
+        return None
+    try:
+        languages = json.loads(report.read_text(encoding="utf-8")).get("languages")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return tuple(languages) if isinstance(languages, list) and languages else None
+
+
+class ScoreConfig(StrictConfig):
+    """The calibrated quality score (a fitted model in filters/) and its threshold."""
+
+    model: str = Field("quality_score", description="a .json path, or a score model name in filters/")
+    model_sha256: str | None = Field(None, description="filled in on the driver from the model file")
+    min_score: float | None = Field(
+        None, ge=0.0, le=1.0, description="reject below this score; null = the threshold fitted with the model")
+    languages: tuple[str, ...] | None = Field(
+        None, description="score only these `lang` values (others skip it, recorded); null = the model's languages")
+    classifier_paths: dict[str, str] = Field(
+        default_factory=dict, description="filled in on the driver: the fastText models the score reads")
+
+    @model_validator(mode="after")
+    def _resolve_model(self):
+        from curator.specs import REPO_ROOT
+
+        path = Path(self.model)
+        if not path.is_file():
+            candidate = REPO_ROOT / "filters" / f"{self.model}.json"
+            if not candidate.is_file():
+                raise ValueError(f"score model {self.model!r} not found (looked for {path} and {candidate})")
+            path = candidate
+        digest = file_sha256(path)
+        if self.model_sha256 is not None and self.model_sha256 != digest:
+            raise ValueError(f"score model {path} changed: sha256 {digest} != {self.model_sha256}")
+        fitted = QualityScoreModel.load(path)
+        paths = fitted.classifier_paths(path.parent)
+        object.__setattr__(self, "model", str(path.resolve()))
+        object.__setattr__(self, "model_sha256", digest)
+        object.__setattr__(self, "classifier_paths", {name: str(p) for name, p in paths.items()})
+        if self.min_score is None:
+            object.__setattr__(self, "min_score", fitted.threshold)
+        if self.languages is None:
+            object.__setattr__(self, "languages", fitted.languages)
         return self
 
 
@@ -98,6 +163,8 @@ class QualityConfig(StageConfig):
     filters: tuple[SerializeAsAny[QualityFilter], ...] = Field(
         DEFAULT_FILTERS, validate_default=True, description="rule families in application order")
     classifier: ClassifierConfig | None = None
+    score: ScoreConfig | None = Field(
+        None, description="calibrated quality score; rejects below score.min_score as low_quality_score")
     keep_signals: bool = Field(
         False, description="evaluate every rule and keep the measured values as quality_<signal> columns")
     lang_column: str = "lang"
@@ -122,14 +189,23 @@ class QualityConfig(StageConfig):
 class QualityStage(BatchStage):
     name = "quality"
     Config = QualityConfig
-    reasons: ClassVar[tuple[str, ...]] = (EMPTY_REASON, *builtin_reasons(), CLASSIFIER_REASON)
+    reasons: ClassVar[tuple[str, ...]] = (EMPTY_REASON, *builtin_reasons(), CLASSIFIER_REASON, SCORE_REASON)
 
     def setup(self) -> None:
+        from curator.quality.classifier import load_model
+        from curator.spark.adapters import shipped_path
+
         self.model = None
         if self.config.classifier is not None:
-            from curator.quality.classifier import load_model
-
             self.model = load_model(self._model_path())
+        self.score_model, self.score_classifiers, self._reusable = None, {}, frozenset()
+        if self.config.score is not None:
+            from curator.quality.score import reusable_families
+
+            self._reusable = reusable_families(self.config.filters, self.config.score.languages)
+            self.score_model = QualityScoreModel.load(shipped_path(self.config.score.model))
+            self.score_classifiers = {name: load_model(shipped_path(path))
+                                      for name, path in self.config.score.classifier_paths.items()}
 
     def _model_path(self) -> str:
         from curator.spark.adapters import shipped_path
@@ -137,11 +213,18 @@ class QualityStage(BatchStage):
         return shipped_path(self.config.classifier.model)
 
     def annotate(self, df, ctx):
-        if self.config.classifier is not None:
-            from curator.spark.adapters import ship_file
+        from curator.spark.adapters import ship_file
 
+        if self.config.classifier is not None:
             ship_file(ctx.spark, self.config.classifier.model)
+        if self.config.score is not None:
+            for path in (self.config.score.model, *self.config.score.classifier_paths.values()):
+                ship_file(ctx.spark, path)
         return super().annotate(df, ctx)
+
+    def classifier_column(self) -> str:
+        """The classifier's probability column: ``quality_score`` unless the calibrated score takes that name."""
+        return "quality_classifier_score" if self.config.score is not None else "quality_score"
 
     def signal_columns(self) -> list[str]:
         if not self.config.keep_signals:
@@ -151,6 +234,8 @@ class QualityStage(BatchStage):
     def annotation_fields(self) -> list[pa.Field]:
         fields = [pa.field("quality_skipped", pa.string())]
         if self.config.classifier is not None:
+            fields.append(pa.field(self.classifier_column(), pa.float32()))
+        if self.config.score is not None:
             fields.append(pa.field("quality_score", pa.float32()))
         fields += [pa.field(name, pa.float64()) for name in self.signal_columns()]
         return fields
@@ -174,18 +259,24 @@ class QualityStage(BatchStage):
         skipped_col: list[str | None] = [None] * n
         signal_cols = {name: [None] * n for name in self.signal_columns()}
         collect = config.keep_signals
+        original_views: list[TextView | None] = [None] * n  # the score measures the text as it arrived
+        # signals the score can take from the rules instead of measuring again (families configured as its own)
+        reuse = self._reusable if config.score is not None else frozenset()
+        measured: list[dict[str, dict[str, float]]] = [{} for _ in range(n)] if reuse else []
 
         for i, (text, lang) in enumerate(zip(texts, langs)):
             if text is None or not text.strip():
                 reasons[i] = EMPTY_REASON
                 continue
-            view = TextView(text, lang)
+            view = original_views[i] = TextView(text, lang)
             skipped: list[str] = []
             for family in config.filters:
                 if lang is not None and lang in family.skip_languages:
                     skipped.append(family.family)
                     continue
                 result = family.evaluate(view, collect_all=collect)
+                if family.family in reuse and view is original_views[i]:
+                    measured[i][family.family] = result.signals
                 skipped += result.skipped
                 for key, value in result.signals.items():
                     if collect:
@@ -209,7 +300,11 @@ class QualityStage(BatchStage):
 
         annotations: dict[str, Any] = {"text": out_texts, "quality_skipped": skipped_col}
         if config.classifier is not None:
-            annotations["quality_score"] = self._classify(batch, out_texts, langs, reasons, details, skipped_col)
+            annotations[self.classifier_column()] = self._classify(batch, out_texts, langs, reasons, details,
+                                                                   skipped_col)
+        if config.score is not None:
+            annotations["quality_score"] = self._score(texts, original_views, measured, langs, reasons, details,
+                                                       skipped_col)
         annotations.update(signal_cols)
         fields = self.annotation_fields() + [pa.field("text", pa.string())]
         return finish_batch(batch, annotations, reasons, details, fields)
@@ -235,6 +330,36 @@ class QualityStage(BatchStage):
                 reasons[i], details[i] = CLASSIFIER_REASON, f"score {score:.3f} < {c.min_score}"
             elif c.keep == "pareto" and not pareto_keep(score, ids[i], c.seed, c.pareto_alpha):
                 reasons[i], details[i] = CLASSIFIER_REASON, f"score {score:.3f}, pareto(alpha={c.pareto_alpha}) draw"
+        return scores
+
+
+    def _score(self, texts, views, measured, langs, reasons, details, skipped_col) -> list[float | None]:
+        """The calibrated score of documents still kept, on their text as it arrived; reject below min_score."""
+        from curator.quality.classifier import score_texts
+        from curator.quality.score import feature_matrix
+
+        config, model = self.config.score, self.score_model
+        scores: list[float | None] = [None] * len(texts)
+        todo = []
+        for i, lang in enumerate(langs):
+            if reasons[i] is not None:
+                continue
+            if lang not in config.languages:
+                skipped_col[i] = ",".join(filter(None, [skipped_col[i], "score"]))
+                continue
+            todo.append(i)
+        if not todo:
+            return scores
+        todo_texts = [texts[i] for i in todo]
+        classifier_scores = {
+            name: score_texts(self.score_classifiers[name], todo_texts, spec.positive_label, spec.max_chars)
+            for name, spec in model.classifiers.items()}
+        matrix = feature_matrix(model.features, todo_texts, [langs[i] for i in todo], classifier_scores,
+                                [views[i] for i in todo], [measured[i] for i in todo] if measured else None)
+        for i, probability in zip(todo, model.probabilities(matrix).tolist()):
+            scores[i] = probability
+            if probability < config.min_score:
+                reasons[i], details[i] = SCORE_REASON, f"score {probability:.3f} < {config.min_score:.4g}"
         return scores
 
 
