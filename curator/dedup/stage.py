@@ -60,7 +60,10 @@ class DedupConfig(StageConfig):
         "signature_then_exact",
         description="signature: estimate >= threshold; signature_then_exact: pairs whose estimate is within "
                     "exact_margin of the threshold get the exact shingle Jaccard; exact: every candidate does")
-    exact_margin: float = Field(0.1, ge=0.0, lt=1.0)
+    exact_margin: float = Field(
+        0.08, ge=0.0, lt=1.0,
+        description="half-width of the estimate band that gets the exact Jaccard: 0.08 is ~3 standard deviations "
+                    "of the 256-permutation estimate at J = 0.8 (sqrt(0.8*0.2/256) = 0.025)")
     max_bucket_all_pairs: int = Field(16, ge=2, description="buckets up to this size verify every pair")
     survivor: Literal["auto", "highest_quality", "smallest_id"] = "auto"
     survivor_check: bool = Field(
@@ -71,6 +74,10 @@ class DedupConfig(StageConfig):
     max_cc_iterations: int = Field(50, ge=1)
     partitions: int | None = Field(None, ge=1, description="partitions of dedup's own tables; null: "
                                                            "spark.sql.shuffle.partitions")
+    in_process_max_documents: int = Field(
+        50_000, ge=0,
+        description="inputs up to this many documents are grouped in the driver process from one collect of their "
+                    "fingerprints (same decisions, no shuffles or scratch tables); 0: always the Spark path")
 
     @model_validator(mode="after")
     def _check(self):
@@ -140,15 +147,62 @@ class DedupStage(Stage):
         partitions = ops.session_partitions(ctx.spark, cfg.partitions)
         df = df.drop(*[f.name for f in DEDUP_FIELDS if f.name in df.columns])
 
-        # 1. Survivor order = node order; it ends with every document column so it is total.
+        # 1. Survivor order = node order: quality, id, then a 64-bit hash of the content columns (ids are unique
+        # after ingest; the hash only orders rows sharing an id, and keeps text out of the sort keys).
         quality = self.survivor_quality_column(df.columns)
         order = []
         if quality is not None:
             score = F.col(quality).cast("double")
             order.append(F.when(F.isnan(score), F.lit(None)).otherwise(score).desc_nulls_last())
-        order += [F.col(c).asc_nulls_first() for c in (ID, TEXT, SOURCE, URL, META) if c in df.columns]
-        work = ops.assign_nodes(df, order, partitions, scratch / "nodes")
+        order.append(F.col(ID).asc_nulls_first())
+        content = [F.col(c) for c in (TEXT, SOURCE, URL, META) if c in df.columns]
+        if content:
+            order.append(F.xxhash64(*content).asc())
+        work, n_documents = ops.assign_nodes_counted(df, order, partitions, scratch / "nodes")
 
+        # 2-5 in this process for a small input (one collect), else as Spark steps over scratch tables.
+        in_process = n_documents <= cfg.in_process_max_documents
+        if in_process:
+            decisions, stats = self._decide_in_process(work, params, ctx)
+        else:
+            decisions, stats = self._decide_distributed(work, params, scratch)
+        stats["in_process"] = in_process
+        stats["parameters"] = {
+            "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
+            "recall_at_threshold": round(candidate_probability(cfg.threshold, params.bands, params.rows), 4),
+            "shingle_size": params.shingle_size, "seed": params.seed, "scheme": SCHEME, "verify": cfg.verify,
+            "tag": str(params),
+        }
+        stats["survivor_rule"] = (f"highest {quality}, then smallest id" if quality else "smallest id")
+
+        decisions = decisions.select(ops.NODE, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL)
+        # A small decision table is broadcast, so the documents (with their text) are not shuffled for the join.
+        frame = work.join(F.broadcast(decisions) if in_process else decisions, ops.NODE).drop(ops.NODE)
+        return Annotated(frame, stats)
+
+    def _decide_in_process(self, work, params, ctx: StageContext):
+        from curator.dedup.groups import VerifyRule, decide, group_stats
+        from curator.document import ID, REASON, REASON_DETAIL
+        from curator.spark import dedup_ops as ops
+
+        cfg = self.config
+        prints = ops.fingerprint(work, params).toArrow()
+        ids = dict(zip(*work.select(ops.NODE, ID).toArrow().to_pydict().values()))
+        table, stats = decide(prints, ids, exact=cfg.exact, fuzzy=cfg.fuzzy,
+                              rule=VerifyRule(cfg.threshold, cfg.verify, cfg.exact_margin),
+                              max_bucket_all_pairs=cfg.max_bucket_all_pairs, survivor_check=cfg.survivor_check)
+        stats.update(group_stats(table, size_bin))
+        table = table.rename_columns([{"reason": REASON, "reason_detail": REASON_DETAIL}.get(c, c)
+                                      for c in table.column_names])
+        return ctx.spark.createDataFrame(table), stats
+
+    def _decide_distributed(self, work, params, scratch: Path):
+        from pyspark.sql import functions as F
+
+        from curator.document import ID, REASON, REASON_DETAIL
+        from curator.spark import dedup_ops as ops
+
+        cfg = self.config
         # 2. Fingerprints, read by the exact step, the band grouping and the verification joins.
         prints = ops.materialise(ops.fingerprint(work, params), scratch / "prints")
 
@@ -165,14 +219,14 @@ class DedupStage(Stage):
             fuzzy_input = prints.join(survivors, ops.NODE, "left_semi")
             pairs = ops.materialise(ops.candidate_pairs(fuzzy_input, cfg.max_bucket_all_pairs),
                                     scratch / "candidates")
-            verified, verify_stats = self._verify(pairs, prints, work, params, scratch)
+            verified, verify_stats = self._verify(pairs, prints, scratch)
             components, rounds = ops.connected_components(verified, scratch / "cc", cfg.max_cc_iterations)
             stats.update(candidate_pairs=pairs.count(), **verify_stats, cc_rounds=rounds)
             components = components.withColumnRenamed(ops.NODE, "exact_root")
             decided = roots.join(components, "exact_root", "left").withColumn(
                 "survivor", F.coalesce(F.col("component"), F.col("exact_root")))
             if cfg.survivor_check:
-                decided, check_stats = self._check_survivors(decided, prints, work, params, scratch)
+                decided, check_stats = self._check_survivors(decided, prints, scratch)
                 stats.update(check_stats)
         else:
             decided = roots.withColumn("survivor", F.col("exact_root"))
@@ -193,21 +247,10 @@ class DedupStage(Stage):
             ),
             scratch / "decisions",
         )
-
         stats.update(self._group_stats(decisions))
-        stats["parameters"] = {
-            "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
-            "recall_at_threshold": round(candidate_probability(cfg.threshold, params.bands, params.rows), 4),
-            "shingle_size": params.shingle_size, "seed": params.seed, "scheme": SCHEME, "verify": cfg.verify,
-            "tag": str(params),
-        }
-        stats["survivor_rule"] = (f"highest {quality}, then smallest id" if quality else "smallest id")
+        return decisions, stats
 
-        frame = work.join(decisions.select(ops.NODE, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL),
-                          ops.NODE).drop(ops.NODE)
-        return Annotated(frame, stats)
-
-    def _check_survivors(self, decided, prints, work, params, scratch: Path):
+    def _check_survivors(self, decided, prints, scratch: Path):
         """Release every fuzzy group member (an exact root) whose own similarity to its survivor is below the
         threshold: it becomes its own survivor, with its exact duplicates."""
         from pyspark.sql import functions as F
@@ -217,7 +260,7 @@ class DedupStage(Stage):
         root, survivor = F.col("exact_root"), F.col("survivor")
         pairs = (decided.where((F.col(ops.NODE) == root) & (survivor != root))
                  .select(root.alias("a"), survivor.alias("b")))
-        held, verify_stats = self._verify(pairs, prints, work, params, scratch / "survivor_check")
+        held, verify_stats = self._verify(pairs, prints, scratch / "survivor_check")
         confirmed = held.select(F.col("a").alias("exact_root"), F.lit(True).alias("_confirmed"))
         decided = ops.materialise(
             decided.join(confirmed, "exact_root", "left")
@@ -230,17 +273,17 @@ class DedupStage(Stage):
         return decided, {"survivor_checked": checked, "released_by_survivor_check": checked - held.count(),
                          "survivor_check_exact_pairs": verify_stats["exact_checked_pairs"]}
 
-    def _verify(self, pairs, prints, work, params, scratch: Path):
-        """Candidate pairs -> verified pairs (a, b), materialised; plus how many needed the exact Jaccard."""
+    def _verify(self, pairs, prints, scratch: Path):
+        """Candidate pairs -> verified pairs (a, b), materialised; plus how many needed the exact Jaccard (from the
+        stored shingle hashes: no text is joined or re-tokenised). Same rule as the in-process path."""
         from pyspark.sql import functions as F
 
         from curator.spark import dedup_ops as ops
 
         cfg = self.config
-        threshold = cfg.threshold
-        texts = work.select(ops.NODE, "text")
+        threshold, margin = cfg.threshold, cfg.exact_margin
         if cfg.verify == "exact":
-            checked = ops.materialise(ops.exact_similarity(pairs, texts, params), scratch / "checked")
+            checked = ops.materialise(ops.exact_similarity(pairs, prints), scratch / "checked")
             verified = ops.materialise(checked.where(F.col("jaccard") >= threshold).select("a", "b"),
                                        scratch / "verified")
             return verified, {"exact_checked_pairs": checked.count(), "verified_pairs": verified.count()}
@@ -250,10 +293,9 @@ class DedupStage(Stage):
             verified = scored.where(estimate >= threshold).select("a", "b")
             exact_checked = 0
         else:
-            sure = scored.where(estimate >= threshold + cfg.exact_margin).select("a", "b")
-            borderline = scored.where((estimate >= threshold - cfg.exact_margin)
-                                      & (estimate < threshold + cfg.exact_margin))
-            checked = ops.materialise(ops.exact_similarity(borderline, texts, params), scratch / "checked")
+            sure = scored.where(estimate >= threshold + margin).select("a", "b")
+            borderline = scored.where((estimate >= threshold - margin) & (estimate < threshold + margin))
+            checked = ops.materialise(ops.exact_similarity(borderline, prints), scratch / "checked")
             exact_checked = checked.count()
             verified = sure.union(checked.where(F.col("jaccard") >= threshold).select("a", "b"))
         verified = ops.materialise(verified, scratch / "verified")
