@@ -3,13 +3,20 @@
 Steps (each a function in ``curator.spark.dedup_ops``; the per-document and per-pair logic is in ``minhash``):
 
 1. **Stable ids.** Every document gets ``_node`` = its rank in the survivor order, materialised to scratch parquet
-   before anything iterative (ids never come from a recomputed ``monotonically_increasing_id``).
-2. **Fingerprints.** One pass over the text: the exact key (hash of the NFC text with whitespace folded), word
-   n-gram shingles of the normalised tokens, the datasketch MinHash signature and its band keys. Materialised.
+   before anything iterative (ids never come from a recomputed ``monotonically_increasing_id``). The sort keys are
+   narrow: quality, id, and a 64-bit hash of the content columns (ids are unique after ingest).
+2. **Fingerprints.** One vectorised pass per Arrow batch: the exact key (hash of the NFC text with whitespace
+   folded), word n-gram shingles of the normalised tokens (stored as a sorted hash array, so verification never
+   re-reads or re-tokenises text), the datasketch MinHash signature and its band keys.
+
+Steps 3-5 run in the driver process (:mod:`curator.dedup.groups`, one collect of the fingerprints) when the input
+has at most ``in_process_max_documents`` documents, else as Spark steps over materialised scratch tables; both
+paths make the same decisions (tested).
 3. **Exact.** Documents with the same exact key form a group; all but its best member are ``exact_duplicate``.
 4. **Fuzzy.** For the exact groups' survivors only: band keys are grouped in Spark; buckets with several members
    give candidate pairs (all pairs in small buckets, star + chain in big ones); candidates are verified by the
-   signature estimate and, near the threshold, by the exact shingle Jaccard; verified pairs are joined into groups
+   signature estimate and, within ``exact_margin`` of the threshold, by the exact Jaccard of the stored shingle
+   hashes; verified pairs are joined into groups
    by connected components (large-star / small-star to convergence). All but the best member of a group are
    ``minhash_duplicate``.
 
@@ -147,25 +154,30 @@ class DedupStage(Stage):
         partitions = ops.session_partitions(ctx.spark, cfg.partitions)
         df = df.drop(*[f.name for f in DEDUP_FIELDS if f.name in df.columns])
 
-        # 1. Survivor order = node order: quality, id, then a 64-bit hash of the content columns (ids are unique
-        # after ingest; the hash only orders rows sharing an id, and keeps text out of the sort keys).
+        # 1. The documents are written once with a row id; the survivor order (= node order) is computed on a
+        # narrow key table: quality, id, then a 64-bit hash of the content columns (ids are unique after ingest;
+        # the hash only orders rows sharing an id, and keeps text out of every sort and shuffle).
+        rows = ops.stage_rows(df, scratch / "rows")
         quality = self.survivor_quality_column(df.columns)
-        order = []
+        keys, order = [F.col(ops.ROW), F.col(ID)], []
         if quality is not None:
             score = F.col(quality).cast("double")
-            order.append(F.when(F.isnan(score), F.lit(None)).otherwise(score).desc_nulls_last())
+            keys.append(F.when(F.isnan(score), F.lit(None)).otherwise(score).alias("_quality"))
+            order.append(F.col("_quality").desc_nulls_last())
         order.append(F.col(ID).asc_nulls_first())
         content = [F.col(c) for c in (TEXT, SOURCE, URL, META) if c in df.columns]
         if content:
-            order.append(F.xxhash64(*content).asc())
-        work, n_documents = ops.assign_nodes_counted(df, order, partitions, scratch / "nodes")
+            keys.append(F.xxhash64(*content).alias("_content_hash"))
+            order.append(F.col("_content_hash").asc())
+        nodes, n_documents = ops.assign_nodes(rows.select(*keys), order, partitions, scratch / "nodes")
+        nodes = nodes.select(ops.ROW, ops.NODE, ID)
 
         # 2-5 in this process for a small input (one collect), else as Spark steps over scratch tables.
         in_process = n_documents <= cfg.in_process_max_documents
         if in_process:
-            decisions, stats = self._decide_in_process(work, params, ctx)
+            decisions, stats = self._decide_in_process(rows, nodes, params)
         else:
-            decisions, stats = self._decide_distributed(work, params, scratch)
+            decisions, stats = self._decide_distributed(rows, nodes, params, scratch)
         stats["in_process"] = in_process
         stats["parameters"] = {
             "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
@@ -175,28 +187,42 @@ class DedupStage(Stage):
         }
         stats["survivor_rule"] = (f"highest {quality}, then smallest id" if quality else "smallest id")
 
-        decisions = decisions.select(ops.NODE, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL)
+        decisions = decisions.select(ops.ROW, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL)
         # A small decision table is broadcast, so the documents (with their text) are not shuffled for the join.
-        frame = work.join(F.broadcast(decisions) if in_process else decisions, ops.NODE).drop(ops.NODE)
+        frame = rows.join(F.broadcast(decisions) if in_process else decisions, ops.ROW).drop(ops.ROW)
         return Annotated(frame, stats)
 
-    def _decide_in_process(self, work, params, ctx: StageContext):
+    def _decide_in_process(self, rows, nodes, params):
+        """Decisions keyed by ``_row`` as a small Spark table, from one collect of the fingerprints and the nodes."""
+        import numpy as np
+        import pyarrow as pa
+
         from curator.dedup.groups import VerifyRule, decide, group_stats
         from curator.document import ID, REASON, REASON_DETAIL
         from curator.spark import dedup_ops as ops
 
         cfg = self.config
-        prints = ops.fingerprint(work, params).toArrow()
-        ids = dict(zip(*work.select(ops.NODE, ID).toArrow().to_pydict().values()))
+        node_table = nodes.toArrow()
+        node_rows = node_table.column(ops.ROW).to_numpy()
+        node_ids = node_table.column(ops.NODE).to_numpy()
+        prints = ops.fingerprint(rows, params, key=ops.ROW).toArrow()
+        # _row -> _node, by sorting the rows once (no join job).
+        by_row = np.argsort(node_rows)
+        position = np.searchsorted(node_rows[by_row], prints.column(ops.ROW).to_numpy())
+        prints = prints.append_column(ops.NODE, pa.array(node_ids[by_row][position], pa.int64()))
+        ids = dict(zip(node_ids.tolist(), node_table.column(ID).to_pylist()))
         table, stats = decide(prints, ids, exact=cfg.exact, fuzzy=cfg.fuzzy,
                               rule=VerifyRule(cfg.threshold, cfg.verify, cfg.exact_margin),
                               max_bucket_all_pairs=cfg.max_bucket_all_pairs, survivor_check=cfg.survivor_check)
         stats.update(group_stats(table, size_bin))
+        row_of_node = dict(zip(node_ids.tolist(), node_rows.tolist()))
+        table = table.append_column(ops.ROW, pa.array([row_of_node[n] for n in table.column(ops.NODE).to_pylist()],
+                                                      pa.int64()))
         table = table.rename_columns([{"reason": REASON, "reason_detail": REASON_DETAIL}.get(c, c)
                                       for c in table.column_names])
-        return ctx.spark.createDataFrame(table), stats
+        return rows.sparkSession.createDataFrame(table), stats
 
-    def _decide_distributed(self, work, params, scratch: Path):
+    def _decide_distributed(self, rows, nodes, params, scratch: Path):
         from pyspark.sql import functions as F
 
         from curator.document import ID, REASON, REASON_DETAIL
@@ -204,7 +230,9 @@ class DedupStage(Stage):
 
         cfg = self.config
         # 2. Fingerprints, read by the exact step, the band grouping and the verification joins.
-        prints = ops.materialise(ops.fingerprint(work, params), scratch / "prints")
+        prints = ops.materialise(
+            ops.fingerprint(rows, params, key=ops.ROW).join(nodes.select(ops.ROW, ops.NODE), ops.ROW).drop(ops.ROW),
+            scratch / "prints")
 
         # 3. Exact groups (or every document its own root).
         if cfg.exact:
@@ -233,14 +261,15 @@ class DedupStage(Stage):
 
         # 5. Decisions per document, with the survivor's id and the group size.
         sizes = decided.groupBy("survivor").agg(F.count(F.lit(1)).cast("int").alias("dup_group_size"))
-        ids = work.select(F.col(ops.NODE).alias("survivor"), F.col(ID).alias("survivor_id"))
+        ids = nodes.select(F.col(ops.NODE).alias("survivor"), F.col(ID).alias("survivor_id"))
         node, survivor, exact_root = F.col(ops.NODE), F.col("survivor"), F.col("exact_root")
         reason = (F.when(node == survivor, F.lit(None).cast("string"))
                   .when(node != exact_root, F.lit(EXACT_DUPLICATE))
                   .otherwise(F.lit(MINHASH_DUPLICATE)))
         decisions = ops.materialise(
-            decided.join(sizes, "survivor").join(ids, "survivor").select(
-                node, exact_root, survivor, "dup_group_size",
+            decided.join(sizes, "survivor").join(ids, "survivor").join(nodes.select(ops.ROW, ops.NODE), ops.NODE)
+            .select(
+                node, ops.ROW, exact_root, survivor, "dup_group_size",
                 F.when(F.col("dup_group_size") > 1, F.col("survivor_id")).alias("dup_cluster"),
                 reason.alias(REASON),
                 F.when(node != survivor, F.col("survivor_id")).alias(REASON_DETAIL),

@@ -5,6 +5,9 @@ scratch folder and read back (:func:`materialise`): that cuts lineage, fixes the
 (partition ids), and bounds memory by disk rather than by the driver. Nothing proportional to the corpus is
 collected to the driver: only per-partition counts and small histograms are.
 
+Only narrow tables are shuffled here: node ids, exact keys, signatures, band keys and shingle hashes; the text is
+read once, by :func:`fingerprint`, and joined back to the decisions only at the end of the stage.
+
 Node ids (``_node``, a dense long) are the rank of each document in the survivor order (best quality first when
 used, then smallest ``id``), so the smallest node of any group is its survivor and connected components can use
 "min label" propagation directly.
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 
 
 NODE = "_node"
+ROW = "_row"
 EXACT_KEY = "_exact_key"
 SIG = "_sig"
 BANDS = "_bands"
@@ -63,24 +67,27 @@ def drop_materialised(path: Path) -> None:
 # -- 1. stable node ids ------------------------------------------------------------------------------------------
 
 
-def assign_nodes(df: "DataFrame", order: list["Column"], partitions: int, path: Path) -> "DataFrame":
-    """``df`` plus ``_node``: the dense rank 0..n-1 of each row under ``order``, materialised at ``path``."""
-    return assign_nodes_counted(df, order, partitions, path)[0]
+def stage_rows(df: "DataFrame", path: Path) -> "DataFrame":
+    """``df`` plus ``_row``, a unique long fixed by writing ``df`` once at ``path``: the stage's only copy of the
+    full documents until the decisions are joined back (everything between works on narrow tables)."""
+    from pyspark.sql import functions as F
+
+    return materialise(df.withColumn(ROW, F.monotonically_increasing_id()), path)
 
 
-def assign_nodes_counted(df: "DataFrame", order: list["Column"], partitions: int,
-                         path: Path) -> tuple["DataFrame", int]:
-    """:func:`assign_nodes` plus the number of rows (known from the partition counts, so no extra job).
+def assign_nodes(keys: "DataFrame", order: list["Column"], partitions: int, path: Path) -> tuple["DataFrame", int]:
+    """``keys`` (a narrow table: ``_row`` and the sort columns) plus ``_node``, the dense rank 0..n-1 of each row
+    under ``order``, materialised at ``path``; and the number of rows (from the partition counts, no extra job).
 
     The rank depends only on the rows, not on how they are partitioned: rows are range-partitioned and sorted by
     ``order``, written once with their (partition, position) pair, and the driver turns the per-partition row
     counts (one number per partition) into offsets. ``order`` must be a total order for this to be unique
-    across reruns; the caller ends it with every document column.
+    across reruns (the stage orders by quality, id, then a hash of the content columns).
     """
     from pyspark.sql import functions as F
 
     ranked = (
-        df.repartitionByRange(partitions, *order)
+        keys.repartitionByRange(partitions, *order)
         .sortWithinPartitions(*order)
         .withColumn("_pid", F.spark_partition_id())
         # monotonically_increasing_id = (partition id << 33) + position within the partition.
@@ -117,8 +124,10 @@ def _segments_binary(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
                                  [None, pa.py_buffer(byte_offsets.tobytes()), pa.py_buffer(data)])
 
 
-def fingerprint_batch(batch: pa.RecordBatch, hasher: MinHasher, text_column: str = "text") -> pa.RecordBatch:
-    """(node, text) batch -> fingerprint batch (:data:`FINGERPRINT_FIELDS`), vectorised over the batch."""
+def fingerprint_batch(batch: pa.RecordBatch, hasher: MinHasher, text_column: str = "text",
+                      key: str = NODE) -> pa.RecordBatch:
+    """(key, text) batch -> fingerprint batch (:data:`FINGERPRINT_FIELDS`, the key in the first column, named
+    ``key``), vectorised over the batch."""
     prints = hasher.fingerprint_batch(batch.column(text_column).to_pylist())
     n_bands = prints.band_keys.shape[1]
     band_offsets = np.zeros(batch.num_rows + 1, dtype=np.int32)
@@ -127,24 +136,29 @@ def fingerprint_batch(batch: pa.RecordBatch, hasher: MinHasher, text_column: str
         pa.array(band_offsets), pa.array(prints.band_keys[prints.has_signature].ravel(), pa.int64()),
         mask=pa.array(~prints.has_signature))
     return pa.RecordBatch.from_arrays(
-        [batch.column(NODE), pa.array(prints.exact_keys, pa.binary()),
+        [batch.column(key), pa.array(prints.exact_keys, pa.binary()),
          _fixed_width_binary(prints.signatures, prints.has_signature), bands,
          pa.array(np.diff(prints.shingle_offsets).astype(np.int32), pa.int32()),
          _segments_binary(prints.shingles, prints.shingle_offsets)],
-        schema=pa.schema(FINGERPRINT_FIELDS),
+        schema=_fingerprint_schema(key),
     )
 
 
-def fingerprint(nodes_and_texts: "DataFrame", params: MinHashParams, text_column: str = "text") -> "DataFrame":
-    """(node, text) -> (node, exact key, signature, band keys, shingle count, shingle hashes); one MinHasher per
+def _fingerprint_schema(key: str) -> pa.Schema:
+    return pa.schema([FINGERPRINT_FIELDS[0].with_name(key)] + FINGERPRINT_FIELDS[1:])
+
+
+def fingerprint(keys_and_texts: "DataFrame", params: MinHashParams, text_column: str = "text",
+                key: str = NODE) -> "DataFrame":
+    """(key, text) -> (key, exact key, signature, band keys, shingle count, shingle hashes); one MinHasher per
     task, one vectorised pass per Arrow batch."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         hasher = MinHasher(params)
         for batch in batches:
-            yield fingerprint_batch(batch, hasher, text_column)
+            yield fingerprint_batch(batch, hasher, text_column, key)
 
-    return nodes_and_texts.select(NODE, text_column).mapInArrow(run, _spark_schema(FINGERPRINT_FIELDS))
+    return keys_and_texts.select(key, text_column).mapInArrow(run, _spark_schema(list(_fingerprint_schema(key))))
 
 
 # -- 3. exact duplicates -----------------------------------------------------------------------------------------

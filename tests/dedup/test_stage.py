@@ -114,18 +114,18 @@ def run_dedup(spark, docs, tmp: Path, input_partitions: int, **config):
 
 # Every decision test runs on both paths: grouped in the driver process (small inputs, the default here) and as
 # Spark steps over scratch tables (in_process_max_documents=0, what a large corpus gets).
-PATHS = {"in_process": {}, "distributed": {"in_process_max_documents": 0}}
+# The extra configurations run the distributed path in the slow set only (each run costs ~30 s on 2 cores).
+IN_PROCESS, DISTRIBUTED = {}, {"in_process_max_documents": 0}
+BOTH_PATHS = pytest.mark.parametrize("path_config", [
+    pytest.param(IN_PROCESS, id="in_process"),
+    pytest.param(DISTRIBUTED, id="distributed", marks=pytest.mark.slow),
+])
 
 
-@pytest.fixture(scope="module", params=sorted(PATHS))
-def path_config(request):
-    return PATHS[request.param]
-
-
-@pytest.fixture(scope="module")
-def result(spark, corpus, path_config, tmp_path_factory):
+@pytest.fixture(scope="module", params=[IN_PROCESS, DISTRIBUTED], ids=["in_process", "distributed"])
+def result(request, spark, corpus, tmp_path_factory):
     docs, _ = corpus
-    return run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_a"), input_partitions=1, **path_config)
+    return run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_a"), input_partitions=1, **request.param)
 
 
 def test_every_document_comes_out_once(corpus, result):
@@ -154,6 +154,7 @@ def test_survivor_check_releases_chain_members_unlike_the_survivor(result):
     assert stats["released_by_survivor_check"] == 1
 
 
+@BOTH_PATHS
 def test_without_survivor_check_groups_are_transitive(spark, corpus, path_config, tmp_path_factory):
     docs, _ = corpus
     rows, stats = run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_t"), input_partitions=1,
@@ -182,11 +183,12 @@ def test_stats(result):
     assert stats["survivor_rule"] == "highest quality_score, then smallest id"
 
 
-def test_identical_across_reruns_and_partition_counts(spark, corpus, result, path_config, tmp_path_factory):
+def test_identical_across_reruns_partition_counts_and_paths(spark, corpus, result, tmp_path_factory):
+    """The rerun (in process, other partitioning, reversed input) equals both paths' first run."""
     docs, _ = corpus
     rows, _ = result
     again, _ = run_dedup(spark, list(reversed(docs)), tmp_path_factory.mktemp("dedup_b"), input_partitions=5,
-                         partitions=7, **path_config)
+                         partitions=7)
 
     def decisions(out):  # every column but quality_score, which holds a NaN (NaN != NaN)
         return {i: {k: v for k, v in r.items() if k != "quality_score"} for i, r in out.items()}
@@ -194,6 +196,7 @@ def test_identical_across_reruns_and_partition_counts(spark, corpus, result, pat
     assert decisions(again) == decisions(rows)
 
 
+@BOTH_PATHS
 def test_smallest_id_rule_and_signature_only_verification(spark, corpus, path_config, tmp_path_factory):
     docs, _ = corpus
     rows, stats = run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_c"), input_partitions=2,
