@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -29,7 +30,10 @@ def main() -> None:
     parser.add_argument("--code", default=None, help="a curator checkout to measure instead of this one")
     parser.add_argument("--stage", default="dedup")
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(args.code).resolve() if args.code else REPO))
+    code = str(Path(args.code).resolve() if args.code else REPO)
+    sys.path.insert(0, code)
+    # Spark's Python workers import curator too: they must see the same checkout.
+    os.environ["PYTHONPATH"] = os.pathsep.join([code, *filter(None, [os.environ.get("PYTHONPATH")])])
 
     import curator
     from curator.spark.runner import PipelineRunner
