@@ -106,6 +106,11 @@ def assign_nodes(keys: "DataFrame", order: list["Column"], partitions: int, path
 # -- 2. fingerprints ---------------------------------------------------------------------------------------------
 
 
+# Documents per vectorised fingerprint call: slices of Spark's 10,000-row Arrow batches keep the per-batch arrays in
+# cache (measured ~1.5x faster than whole batches; benchmarks/bench_fingerprint.py --batch).
+FINGERPRINT_SLICE = 1024
+
+
 def _fixed_width_binary(matrix: np.ndarray, present: np.ndarray) -> pa.Array:
     """Rows of a 2-D array as little-endian binary values; null where ``present`` is false."""
     n, width = matrix.shape[0], matrix.shape[1] * matrix.itemsize
@@ -156,7 +161,8 @@ def fingerprint(keys_and_texts: "DataFrame", params: MinHashParams, text_column:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         hasher = MinHasher(params)
         for batch in batches:
-            yield fingerprint_batch(batch, hasher, text_column, key)
+            for start in range(0, batch.num_rows, FINGERPRINT_SLICE):
+                yield fingerprint_batch(batch.slice(start, FINGERPRINT_SLICE), hasher, text_column, key)
 
     return keys_and_texts.select(key, text_column).mapInArrow(run, _spark_schema(list(_fingerprint_schema(key))))
 
