@@ -48,6 +48,8 @@ EXACT_DUPLICATE = "exact_duplicate"
 MINHASH_DUPLICATE = "minhash_duplicate"
 DEDUP_REASONS = (EXACT_DUPLICATE, MINHASH_DUPLICATE)
 
+BROADCAST_NODE_MAP_MAX = 4_000_000  # documents: a 64 MB (row, node) map
+
 DEDUP_FIELDS = [pa.field("dup_cluster", pa.string()), pa.field("dup_group_size", pa.int32())]
 
 
@@ -177,7 +179,7 @@ class DedupStage(Stage):
         if in_process:
             decisions, stats = self._decide_in_process(rows, nodes, params)
         else:
-            decisions, stats = self._decide_distributed(rows, nodes, params, scratch)
+            decisions, stats = self._decide_distributed(rows, nodes, n_documents, params, scratch)
         stats["in_process"] = in_process
         stats["parameters"] = {
             "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
@@ -222,7 +224,7 @@ class DedupStage(Stage):
                                       for c in table.column_names])
         return rows.sparkSession.createDataFrame(table), stats
 
-    def _decide_distributed(self, rows, nodes, params, scratch: Path):
+    def _decide_distributed(self, rows, nodes, n_documents: int, params, scratch: Path):
         from pyspark.sql import functions as F
 
         from curator.document import ID, REASON, REASON_DETAIL
@@ -230,9 +232,13 @@ class DedupStage(Stage):
 
         cfg = self.config
         # 2. Fingerprints, read by the exact step, the band grouping and the verification joins.
+        # The (row, node) map is 16 bytes a document: broadcast it while that is small, so the fingerprints (a
+        # signature alone is num_perm * 4 bytes) are written where they are computed instead of shuffled.
+        row_to_node = nodes.select(ops.ROW, ops.NODE)
+        if n_documents <= BROADCAST_NODE_MAP_MAX:
+            row_to_node = F.broadcast(row_to_node)
         prints = ops.materialise(
-            ops.fingerprint(rows, params, key=ops.ROW).join(nodes.select(ops.ROW, ops.NODE), ops.ROW).drop(ops.ROW),
-            scratch / "prints")
+            ops.fingerprint(rows, params, key=ops.ROW).join(row_to_node, ops.ROW).drop(ops.ROW), scratch / "prints")
 
         # 3. Exact groups (or every document its own root).
         if cfg.exact:
