@@ -297,7 +297,7 @@ def main() -> None:
 
     rows = []
     # The default config groups an input this small in the driver process; the distributed path is what a corpus
-    # above in_process_max_documents (50,000) gets, measured here on the same documents.
+    # above in_process_max_documents (20,000) gets, measured here on the same documents.
     for name, config in (("curator dedup (21x9 of 256, verified; in process, the default here)", {}),
                          ("curator dedup (same, distributed Spark path)", {"in_process_max_documents": 0})):
         seconds, labels, stats = run_curator(docs, workdir, spark, args.threshold, **config)
