@@ -13,7 +13,12 @@ Pinned hash scheme (changing any of these changes every signature, so they are p
   shingle, with the fixed odd multipliers ``K`` below (order sensitive, vectorised with numpy);
 - signature: ``datasketch.MinHash(num_perm, seed, scheme="affine32")`` (datasketch 2.0.0) updated with the shingle
   hashes as its input hash values (identity ``hashfunc``): MurmurHash3 ``fmix32`` then ``a*h+b mod 2**32``;
-- band key: the first 8 bytes (signed little endian) of ``blake2b(band index || the band's rows as uint32 LE)``.
+- band key: ``splitmix64(sum_k K[k] * (row_k + 1) + K[15] * (band index + 1) mod 2**64)`` over the band's rows
+  (uint32 values as uint64), viewed as signed int64: one numpy expression for all bands of a batch.
+
+:func:`fingerprint_batch` computes all of this for an Arrow batch at once: the tokens of every document are hashed
+in one pass, the shingles of the whole batch in one numpy expression, and the permutations are applied to a
+``(shingles x num_perm)`` matrix per chunk of documents, reduced per document with ``np.minimum.reduceat``.
 """
 
 from __future__ import annotations
@@ -149,8 +154,24 @@ class TokenHasher:
                 cache.clear()
             for i, value in enumerate(values):
                 if value is None:
-                    values[i] = cache[tokens[i]] = token_hash(tokens[i])
+                    token = tokens[i]
+                    value = cache.get(token)  # a token repeated within this call is hashed once
+                    if value is None:
+                        value = cache[token] = token_hash(token)
+                    values[i] = value
         return np.array(values, dtype=np.uint64)
+
+
+    def hashes_of_many(self, tokens: Sequence[str]) -> np.ndarray:
+        """:meth:`hashes` for a whole batch's tokens: Arrow finds the distinct tokens in C, so Python touches
+        each distinct token once instead of every occurrence."""
+        if len(tokens) < 4096:
+            return self.hashes(tokens)
+        import pyarrow as pa
+
+        encoded = pa.array(tokens, pa.string()).dictionary_encode()
+        distinct = self.hashes(encoded.dictionary.to_pylist())
+        return distinct[encoded.indices.to_numpy()]
 
 
 def token_hash(token: str) -> int:
@@ -244,6 +265,10 @@ class MinHasher:
     def band_keys(self, signature: np.ndarray) -> list[int]:
         return band_keys(signature, self.params.bands, self.params.rows)
 
+    def fingerprint_batch(self, texts: Sequence[str | None]) -> BatchFingerprints:
+        """Fingerprints of many texts at once; equal to :meth:`fingerprint` per text (tested), much faster."""
+        return _fingerprint_batch(self, texts)
+
     def fingerprint(self, text: str | None) -> tuple[bytes | None, np.ndarray, np.ndarray | None]:
         """(exact key, shingle hashes, signature) of one text, normalised once."""
         tokens = normalized_tokens(text)
@@ -255,15 +280,125 @@ class MinHasher:
         return exact_key(text), shingles, self.signature(shingles)
 
 
+def _splitmix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, elementwise on uint64 (wrapping arithmetic is intended)."""
+    z = values.copy()
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+@dataclass
+class BatchFingerprints:
+    """Fingerprints of a batch of texts; document ``i``'s sorted unique shingle hashes are
+    ``shingles[shingle_offsets[i]:shingle_offsets[i + 1]]`` (empty for texts shorter than one shingle)."""
+
+    exact_keys: list[bytes | None]
+    shingles: np.ndarray  # uint32
+    shingle_offsets: np.ndarray  # int64, length n + 1
+    has_signature: np.ndarray  # bool, length n
+    signatures: np.ndarray  # uint32 (n, num_perm); rows without a signature are zero
+    band_keys: np.ndarray  # int64 (n, bands); rows without a signature are zero
+
+    def shingles_of(self, i: int) -> np.ndarray:
+        return self.shingles[self.shingle_offsets[i]:self.shingle_offsets[i + 1]]
+
+
+# Cells of the (shingles x num_perm) uint32 matrix per chunk: 256K cells = 1 MiB, reused, so it stays in cache.
+_MATRIX_CELLS = 1 << 18
+
+
+def _fingerprint_batch(hasher: "MinHasher", texts: Sequence[str | None]) -> BatchFingerprints:
+    params = hasher.params
+    n, size = len(texts), params.shingle_size
+    token_lists = [normalized_tokens(text) for text in texts]
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
+    # Texts shorter than one shingle take part in the exact step only (see MinHasher.fingerprint).
+    lengths[lengths < size] = 0
+    kept = [tokens for tokens, length in zip(token_lists, lengths) if length]
+    token_hashes = hasher._tokens.hashes_of_many([token for tokens in kept for token in tokens])
+    doc_of_token = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    total = len(token_hashes)
+
+    # Every window of `size` tokens that lies inside one document: starts at positions <= length - size.
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    count = max(total - size + 1, 0)
+    position = np.arange(count, dtype=np.int64) - starts[doc_of_token[:count]]
+    valid = position <= (lengths[doc_of_token[:count]] - size)
+    combined = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(size):  # uint64 arithmetic wraps: that is the intended mod 2**64
+            combined += token_hashes[k:k + count] * _SHINGLE_MULTIPLIERS[k]
+    # Sort and deduplicate per document in one pass: (document << 32) | shingle hash.
+    keyed = (doc_of_token[:count][valid].astype(np.uint64) << np.uint64(32)) | (combined[valid] >> np.uint64(32))
+    keyed.sort()  # a plain sort then neighbour comparison: several times faster than np.unique's hash path here
+    if len(keyed):
+        keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
+    shingle_docs = (keyed >> np.uint64(32)).astype(np.int64)
+    shingles = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    offsets = np.searchsorted(shingle_docs, np.arange(n + 1, dtype=np.int64)).astype(np.int64)
+
+    has_signature = np.diff(offsets) > 0
+    signatures = np.zeros((n, params.num_perm), dtype=np.uint32)
+    if len(shingles):
+        mixed = hasher._fmix(shingles.reshape(-1, 1), 32)
+        signed_docs = np.flatnonzero(has_signature)
+        rows_per_chunk = max(_MATRIX_CELLS // params.num_perm, 1)
+        longest = int(np.diff(offsets).max())
+        buffer = np.empty((max(rows_per_chunk, longest), params.num_perm), dtype=np.uint32)
+        first = 0
+        while first < len(signed_docs):
+            # Whole documents per chunk, about rows_per_chunk shingle rows (at least one document).
+            low = offsets[signed_docs[first]]
+            last = int(np.searchsorted(offsets[signed_docs + 1], low + rows_per_chunk, side="right"))
+            last = max(last, first + 1)
+            docs = signed_docs[first:last]
+            high = offsets[docs[-1] + 1]
+            matrix = buffer[:high - low]
+            np.multiply(mixed[low:high], hasher._a, out=matrix)  # uint32 wraparound is the intended mod 2**32
+            np.add(matrix, hasher._b, out=matrix)
+            # Per-document min over row slices: numpy's SIMD min beats np.minimum.reduceat on uint32 ~10x here.
+            for doc in docs:
+                signatures[doc] = matrix[offsets[doc] - low:offsets[doc + 1] - low].min(axis=0)
+            first = last
+    bands = band_key_matrix(signatures, params.bands, params.rows)
+    bands[~has_signature] = 0
+    return BatchFingerprints([exact_key(text) for text in texts], shingles, offsets, has_signature, signatures,
+                             bands)
+
+
+def band_key_matrix(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """``(n, num_perm)`` uint32 signatures -> ``(n, bands)`` signed 64-bit band keys; the band index is mixed in so
+    equal rows in different bands never meet."""
+    if rows > MAX_SHINGLE_SIZE - 1:
+        # More rows than multipliers: fold the rows pairwise first (still exact equality of the band's rows).
+        return _wide_band_keys(signatures, bands, rows)
+    n = signatures.shape[0]
+    cells = signatures[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64) + np.uint64(1)
+    with np.errstate(over="ignore"):
+        combined = (cells * _SHINGLE_MULTIPLIERS[:rows]).sum(axis=2, dtype=np.uint64)
+        combined += _SHINGLE_MULTIPLIERS[-1] * (np.arange(bands, dtype=np.uint64) + np.uint64(1))
+        return _splitmix64(combined).view(np.int64)
+
+
+def _wide_band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    n = signatures.shape[0]
+    cells = signatures[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    state = np.zeros((n, bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(rows):  # a sequential mix: order sensitive, any number of rows
+            state = _splitmix64(state * _SHINGLE_MULTIPLIERS[0] + cells[:, :, k] + np.uint64(1))
+        state += _SHINGLE_MULTIPLIERS[-1] * (np.arange(bands, dtype=np.uint64) + np.uint64(1))
+        return _splitmix64(state).view(np.int64)
+
+
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
-    """One signed 64-bit key per band; the band index is hashed in so equal rows in different bands never meet."""
-    raw = np.ascontiguousarray(signature[: bands * rows], dtype="<u4").tobytes()
-    width = rows * 4
-    return [
-        int.from_bytes(hashlib.blake2b(raw[i * width:(i + 1) * width], digest_size=8, salt=i.to_bytes(8, "little"))
-                       .digest(), "little", signed=True)
-        for i in range(bands)
-    ]
+    """One signed 64-bit key per band of one signature (see :func:`band_key_matrix`)."""
+    return band_key_matrix(np.asarray(signature, dtype=np.uint32).reshape(1, -1), bands, rows)[0].tolist()
 
 
 def signature_bytes(signature: np.ndarray) -> bytes:
@@ -272,6 +407,11 @@ def signature_bytes(signature: np.ndarray) -> bytes:
 
 def signature_from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u4")
+
+
+def shingles_from_bytes(raw: bytes | None) -> np.ndarray:
+    """A stored ``_shingles`` value (sorted unique uint32, little endian) back as an array."""
+    return np.frombuffer(raw or b"", dtype="<u4")
 
 
 # -- similarity --------------------------------------------------------------------------------------------------

@@ -3,13 +3,20 @@
 Steps (each a function in ``curator.spark.dedup_ops``; the per-document and per-pair logic is in ``minhash``):
 
 1. **Stable ids.** Every document gets ``_node`` = its rank in the survivor order, materialised to scratch parquet
-   before anything iterative (ids never come from a recomputed ``monotonically_increasing_id``).
-2. **Fingerprints.** One pass over the text: the exact key (hash of the NFC text with whitespace folded), word
-   n-gram shingles of the normalised tokens, the datasketch MinHash signature and its band keys. Materialised.
+   before anything iterative (ids never come from a recomputed ``monotonically_increasing_id``). The sort keys are
+   narrow: quality, id, and a 64-bit hash of the content columns (ids are unique after ingest).
+2. **Fingerprints.** One vectorised pass per Arrow batch: the exact key (hash of the NFC text with whitespace
+   folded), word n-gram shingles of the normalised tokens (stored as a sorted hash array, so verification never
+   re-reads or re-tokenises text), the datasketch MinHash signature and its band keys.
+
+Steps 3-5 run in the driver process (:mod:`curator.dedup.groups`, one collect of the fingerprints) when the input
+has at most ``in_process_max_documents`` documents, else as Spark steps over materialised scratch tables; both
+paths make the same decisions (tested).
 3. **Exact.** Documents with the same exact key form a group; all but its best member are ``exact_duplicate``.
 4. **Fuzzy.** For the exact groups' survivors only: band keys are grouped in Spark; buckets with several members
    give candidate pairs (all pairs in small buckets, star + chain in big ones); candidates are verified by the
-   signature estimate and, near the threshold, by the exact shingle Jaccard; verified pairs are joined into groups
+   signature estimate and, within ``exact_margin`` of the threshold, by the exact Jaccard of the stored shingle
+   hashes; verified pairs are joined into groups
    by connected components (large-star / small-star to convergence). All but the best member of a group are
    ``minhash_duplicate``.
 
@@ -41,6 +48,8 @@ EXACT_DUPLICATE = "exact_duplicate"
 MINHASH_DUPLICATE = "minhash_duplicate"
 DEDUP_REASONS = (EXACT_DUPLICATE, MINHASH_DUPLICATE)
 
+BROADCAST_NODE_MAP_MAX = 4_000_000  # documents: a 64 MB (row, node) map
+
 DEDUP_FIELDS = [pa.field("dup_cluster", pa.string()), pa.field("dup_group_size", pa.int32())]
 
 
@@ -60,7 +69,10 @@ class DedupConfig(StageConfig):
         "signature_then_exact",
         description="signature: estimate >= threshold; signature_then_exact: pairs whose estimate is within "
                     "exact_margin of the threshold get the exact shingle Jaccard; exact: every candidate does")
-    exact_margin: float = Field(0.1, ge=0.0, lt=1.0)
+    exact_margin: float = Field(
+        0.08, ge=0.0, lt=1.0,
+        description="half-width of the estimate band that gets the exact Jaccard: 0.08 is ~3 standard deviations "
+                    "of the 256-permutation estimate at J = 0.8 (sqrt(0.8*0.2/256) = 0.025)")
     max_bucket_all_pairs: int = Field(16, ge=2, description="buckets up to this size verify every pair")
     survivor: Literal["auto", "highest_quality", "smallest_id"] = "auto"
     survivor_check: bool = Field(
@@ -71,6 +83,11 @@ class DedupConfig(StageConfig):
     max_cc_iterations: int = Field(50, ge=1)
     partitions: int | None = Field(None, ge=1, description="partitions of dedup's own tables; null: "
                                                            "spark.sql.shuffle.partitions")
+    in_process_max_documents: int = Field(
+        20_000, ge=0,
+        description="inputs up to this many documents are grouped in the driver process from one collect of their "
+                    "fingerprints (same decisions, no shuffles or scratch tables; ~1.2 KB a document plus 4 bytes "
+                    "a word, so 20,000 long web pages stay within a 1 GB driver); 0: always the Spark path")
 
     @model_validator(mode="after")
     def _check(self):
@@ -140,17 +157,89 @@ class DedupStage(Stage):
         partitions = ops.session_partitions(ctx.spark, cfg.partitions)
         df = df.drop(*[f.name for f in DEDUP_FIELDS if f.name in df.columns])
 
-        # 1. Survivor order = node order; it ends with every document column so it is total.
+        # 1. The documents are written once with a row id; the survivor order (= node order) is computed on a
+        # narrow key table: quality, id, then a 64-bit hash of the content columns (ids are unique after ingest;
+        # the hash only orders rows sharing an id, and keeps text out of every sort and shuffle).
+        rows = ops.stage_rows(df, scratch / "rows")
         quality = self.survivor_quality_column(df.columns)
-        order = []
+        keys, order = [F.col(ops.ROW), F.col(ID)], []
         if quality is not None:
             score = F.col(quality).cast("double")
-            order.append(F.when(F.isnan(score), F.lit(None)).otherwise(score).desc_nulls_last())
-        order += [F.col(c).asc_nulls_first() for c in (ID, TEXT, SOURCE, URL, META) if c in df.columns]
-        work = ops.assign_nodes(df, order, partitions, scratch / "nodes")
+            keys.append(F.when(F.isnan(score), F.lit(None)).otherwise(score).alias("_quality"))
+            order.append(F.col("_quality").desc_nulls_last())
+        order.append(F.col(ID).asc_nulls_first())
+        content = [F.col(c) for c in (TEXT, SOURCE, URL, META) if c in df.columns]
+        if content:
+            keys.append(F.xxhash64(*content).alias("_content_hash"))
+            order.append(F.col("_content_hash").asc())
+        nodes, n_documents = ops.assign_nodes(rows.select(*keys), order, partitions, scratch / "nodes")
+        nodes = nodes.select(ops.ROW, ops.NODE, ID)
 
+        # 2-5 in this process for a small input (one collect), else as Spark steps over scratch tables.
+        in_process = n_documents <= cfg.in_process_max_documents
+        if in_process:
+            decisions, stats = self._decide_in_process(rows, nodes, params)
+        else:
+            decisions, stats = self._decide_distributed(rows, nodes, n_documents, params, scratch)
+        stats["in_process"] = in_process
+        stats["parameters"] = {
+            "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
+            "recall_at_threshold": round(candidate_probability(cfg.threshold, params.bands, params.rows), 4),
+            "shingle_size": params.shingle_size, "seed": params.seed, "scheme": SCHEME, "verify": cfg.verify,
+            "tag": str(params),
+        }
+        stats["survivor_rule"] = (f"highest {quality}, then smallest id" if quality else "smallest id")
+
+        decisions = decisions.select(ops.ROW, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL)
+        # A small decision table is broadcast, so the documents (with their text) are not shuffled for the join.
+        frame = rows.join(F.broadcast(decisions) if in_process else decisions, ops.ROW).drop(ops.ROW)
+        return Annotated(frame, stats)
+
+    def _decide_in_process(self, rows, nodes, params):
+        """Decisions keyed by ``_row`` as a small Spark table, from one collect of the fingerprints and the nodes."""
+        import numpy as np
+        import pyarrow as pa
+
+        from curator.dedup.groups import VerifyRule, decide, group_stats
+        from curator.document import ID, REASON, REASON_DETAIL
+        from curator.spark import dedup_ops as ops
+
+        cfg = self.config
+        node_table = nodes.toArrow()
+        node_rows = node_table.column(ops.ROW).to_numpy()
+        node_ids = node_table.column(ops.NODE).to_numpy()
+        prints = ops.fingerprint(rows, params, key=ops.ROW).toArrow()
+        # _row -> _node, by sorting the rows once (no join job).
+        by_row = np.argsort(node_rows)
+        position = np.searchsorted(node_rows[by_row], prints.column(ops.ROW).to_numpy())
+        prints = prints.append_column(ops.NODE, pa.array(node_ids[by_row][position], pa.int64()))
+        ids = dict(zip(node_ids.tolist(), node_table.column(ID).to_pylist()))
+        table, stats = decide(prints, ids, exact=cfg.exact, fuzzy=cfg.fuzzy,
+                              rule=VerifyRule(cfg.threshold, cfg.verify, cfg.exact_margin),
+                              max_bucket_all_pairs=cfg.max_bucket_all_pairs, survivor_check=cfg.survivor_check)
+        stats.update(group_stats(table, size_bin))
+        row_of_node = dict(zip(node_ids.tolist(), node_rows.tolist()))
+        table = table.append_column(ops.ROW, pa.array([row_of_node[n] for n in table.column(ops.NODE).to_pylist()],
+                                                      pa.int64()))
+        table = table.rename_columns([{"reason": REASON, "reason_detail": REASON_DETAIL}.get(c, c)
+                                      for c in table.column_names])
+        return rows.sparkSession.createDataFrame(table), stats
+
+    def _decide_distributed(self, rows, nodes, n_documents: int, params, scratch: Path):
+        from pyspark.sql import functions as F
+
+        from curator.document import ID, REASON, REASON_DETAIL
+        from curator.spark import dedup_ops as ops
+
+        cfg = self.config
         # 2. Fingerprints, read by the exact step, the band grouping and the verification joins.
-        prints = ops.materialise(ops.fingerprint(work, params), scratch / "prints")
+        # The (row, node) map is 16 bytes a document: broadcast it while that is small, so the fingerprints (a
+        # signature alone is num_perm * 4 bytes) are written where they are computed instead of shuffled.
+        row_to_node = nodes.select(ops.ROW, ops.NODE)
+        if n_documents <= BROADCAST_NODE_MAP_MAX:
+            row_to_node = F.broadcast(row_to_node)
+        prints = ops.materialise(
+            ops.fingerprint(rows, params, key=ops.ROW).join(row_to_node, ops.ROW).drop(ops.ROW), scratch / "prints")
 
         # 3. Exact groups (or every document its own root).
         if cfg.exact:
@@ -165,49 +254,39 @@ class DedupStage(Stage):
             fuzzy_input = prints.join(survivors, ops.NODE, "left_semi")
             pairs = ops.materialise(ops.candidate_pairs(fuzzy_input, cfg.max_bucket_all_pairs),
                                     scratch / "candidates")
-            verified, verify_stats = self._verify(pairs, prints, work, params, scratch)
+            verified, verify_stats = self._verify(pairs, prints, scratch)
             components, rounds = ops.connected_components(verified, scratch / "cc", cfg.max_cc_iterations)
             stats.update(candidate_pairs=pairs.count(), **verify_stats, cc_rounds=rounds)
             components = components.withColumnRenamed(ops.NODE, "exact_root")
             decided = roots.join(components, "exact_root", "left").withColumn(
                 "survivor", F.coalesce(F.col("component"), F.col("exact_root")))
             if cfg.survivor_check:
-                decided, check_stats = self._check_survivors(decided, prints, work, params, scratch)
+                decided, check_stats = self._check_survivors(decided, prints, scratch)
                 stats.update(check_stats)
         else:
             decided = roots.withColumn("survivor", F.col("exact_root"))
 
         # 5. Decisions per document, with the survivor's id and the group size.
         sizes = decided.groupBy("survivor").agg(F.count(F.lit(1)).cast("int").alias("dup_group_size"))
-        ids = work.select(F.col(ops.NODE).alias("survivor"), F.col(ID).alias("survivor_id"))
+        ids = nodes.select(F.col(ops.NODE).alias("survivor"), F.col(ID).alias("survivor_id"))
         node, survivor, exact_root = F.col(ops.NODE), F.col("survivor"), F.col("exact_root")
         reason = (F.when(node == survivor, F.lit(None).cast("string"))
                   .when(node != exact_root, F.lit(EXACT_DUPLICATE))
                   .otherwise(F.lit(MINHASH_DUPLICATE)))
         decisions = ops.materialise(
-            decided.join(sizes, "survivor").join(ids, "survivor").select(
-                node, exact_root, survivor, "dup_group_size",
+            decided.join(sizes, "survivor").join(ids, "survivor").join(nodes.select(ops.ROW, ops.NODE), ops.NODE)
+            .select(
+                node, ops.ROW, exact_root, survivor, "dup_group_size",
                 F.when(F.col("dup_group_size") > 1, F.col("survivor_id")).alias("dup_cluster"),
                 reason.alias(REASON),
                 F.when(node != survivor, F.col("survivor_id")).alias(REASON_DETAIL),
             ),
             scratch / "decisions",
         )
-
         stats.update(self._group_stats(decisions))
-        stats["parameters"] = {
-            "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
-            "recall_at_threshold": round(candidate_probability(cfg.threshold, params.bands, params.rows), 4),
-            "shingle_size": params.shingle_size, "seed": params.seed, "scheme": SCHEME, "verify": cfg.verify,
-            "tag": str(params),
-        }
-        stats["survivor_rule"] = (f"highest {quality}, then smallest id" if quality else "smallest id")
+        return decisions, stats
 
-        frame = work.join(decisions.select(ops.NODE, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL),
-                          ops.NODE).drop(ops.NODE)
-        return Annotated(frame, stats)
-
-    def _check_survivors(self, decided, prints, work, params, scratch: Path):
+    def _check_survivors(self, decided, prints, scratch: Path):
         """Release every fuzzy group member (an exact root) whose own similarity to its survivor is below the
         threshold: it becomes its own survivor, with its exact duplicates."""
         from pyspark.sql import functions as F
@@ -217,7 +296,7 @@ class DedupStage(Stage):
         root, survivor = F.col("exact_root"), F.col("survivor")
         pairs = (decided.where((F.col(ops.NODE) == root) & (survivor != root))
                  .select(root.alias("a"), survivor.alias("b")))
-        held, verify_stats = self._verify(pairs, prints, work, params, scratch / "survivor_check")
+        held, verify_stats = self._verify(pairs, prints, scratch / "survivor_check")
         confirmed = held.select(F.col("a").alias("exact_root"), F.lit(True).alias("_confirmed"))
         decided = ops.materialise(
             decided.join(confirmed, "exact_root", "left")
@@ -230,17 +309,17 @@ class DedupStage(Stage):
         return decided, {"survivor_checked": checked, "released_by_survivor_check": checked - held.count(),
                          "survivor_check_exact_pairs": verify_stats["exact_checked_pairs"]}
 
-    def _verify(self, pairs, prints, work, params, scratch: Path):
-        """Candidate pairs -> verified pairs (a, b), materialised; plus how many needed the exact Jaccard."""
+    def _verify(self, pairs, prints, scratch: Path):
+        """Candidate pairs -> verified pairs (a, b), materialised; plus how many needed the exact Jaccard (from the
+        stored shingle hashes: no text is joined or re-tokenised). Same rule as the in-process path."""
         from pyspark.sql import functions as F
 
         from curator.spark import dedup_ops as ops
 
         cfg = self.config
-        threshold = cfg.threshold
-        texts = work.select(ops.NODE, "text")
+        threshold, margin = cfg.threshold, cfg.exact_margin
         if cfg.verify == "exact":
-            checked = ops.materialise(ops.exact_similarity(pairs, texts, params), scratch / "checked")
+            checked = ops.materialise(ops.exact_similarity(pairs, prints), scratch / "checked")
             verified = ops.materialise(checked.where(F.col("jaccard") >= threshold).select("a", "b"),
                                        scratch / "verified")
             return verified, {"exact_checked_pairs": checked.count(), "verified_pairs": verified.count()}
@@ -250,10 +329,9 @@ class DedupStage(Stage):
             verified = scored.where(estimate >= threshold).select("a", "b")
             exact_checked = 0
         else:
-            sure = scored.where(estimate >= threshold + cfg.exact_margin).select("a", "b")
-            borderline = scored.where((estimate >= threshold - cfg.exact_margin)
-                                      & (estimate < threshold + cfg.exact_margin))
-            checked = ops.materialise(ops.exact_similarity(borderline, texts, params), scratch / "checked")
+            sure = scored.where(estimate >= threshold + margin).select("a", "b")
+            borderline = scored.where((estimate >= threshold - margin) & (estimate < threshold + margin))
+            checked = ops.materialise(ops.exact_similarity(borderline, prints), scratch / "checked")
             exact_checked = checked.count()
             verified = sure.union(checked.where(F.col("jaccard") >= threshold).select("a", "b"))
         verified = ops.materialise(verified, scratch / "verified")

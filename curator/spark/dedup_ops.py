@@ -5,6 +5,9 @@ scratch folder and read back (:func:`materialise`): that cuts lineage, fixes the
 (partition ids), and bounds memory by disk rather than by the driver. Nothing proportional to the corpus is
 collected to the driver: only per-partition counts and small histograms are.
 
+Only narrow tables are shuffled here: node ids, exact keys, signatures, band keys and shingle hashes; the text is
+read once, by :func:`fingerprint`, and joined back to the decisions only at the end of the stage.
+
 Node ids (``_node``, a dense long) are the rank of each document in the survivor order (best quality first when
 used, then smallest ``id``), so the smallest node of any group is its survivor and connected components can use
 "min label" propagation directly.
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 import pyarrow as pa
 
-from curator.dedup.minhash import MinHasher, MinHashParams, bucket_edges, exact_jaccard, signature_bytes
+from curator.dedup.minhash import MinHasher, MinHashParams, bucket_edges, exact_jaccard, shingles_from_bytes
 
 
 if TYPE_CHECKING:
@@ -27,10 +30,12 @@ if TYPE_CHECKING:
 
 
 NODE = "_node"
+ROW = "_row"
 EXACT_KEY = "_exact_key"
 SIG = "_sig"
 BANDS = "_bands"
 N_SHINGLES = "_n_shingles"
+SHINGLES = "_shingles"  # the document's sorted unique shingle hashes, uint32 little endian: verified without text
 
 FINGERPRINT_FIELDS = [
     pa.field(NODE, pa.int64(), nullable=False),
@@ -38,6 +43,7 @@ FINGERPRINT_FIELDS = [
     pa.field(SIG, pa.binary()),
     pa.field(BANDS, pa.list_(pa.int64())),
     pa.field(N_SHINGLES, pa.int32()),
+    pa.field(SHINGLES, pa.binary()),
 ]
 EDGE_FIELDS = [pa.field("a", pa.int64(), nullable=False), pa.field("b", pa.int64(), nullable=False)]
 
@@ -61,18 +67,27 @@ def drop_materialised(path: Path) -> None:
 # -- 1. stable node ids ------------------------------------------------------------------------------------------
 
 
-def assign_nodes(df: "DataFrame", order: list["Column"], partitions: int, path: Path) -> "DataFrame":
-    """``df`` plus ``_node``: the dense rank 0..n-1 of each row under ``order``, materialised at ``path``.
+def stage_rows(df: "DataFrame", path: Path) -> "DataFrame":
+    """``df`` plus ``_row``, a unique long fixed by writing ``df`` once at ``path``: the stage's only copy of the
+    full documents until the decisions are joined back (everything between works on narrow tables)."""
+    from pyspark.sql import functions as F
+
+    return materialise(df.withColumn(ROW, F.monotonically_increasing_id()), path)
+
+
+def assign_nodes(keys: "DataFrame", order: list["Column"], partitions: int, path: Path) -> tuple["DataFrame", int]:
+    """``keys`` (a narrow table: ``_row`` and the sort columns) plus ``_node``, the dense rank 0..n-1 of each row
+    under ``order``, materialised at ``path``; and the number of rows (from the partition counts, no extra job).
 
     The rank depends only on the rows, not on how they are partitioned: rows are range-partitioned and sorted by
     ``order``, written once with their (partition, position) pair, and the driver turns the per-partition row
     counts (one number per partition) into offsets. ``order`` must be a total order for this to be unique
-    across reruns; the caller ends it with every document column.
+    across reruns (the stage orders by quality, id, then a hash of the content columns).
     """
     from pyspark.sql import functions as F
 
     ranked = (
-        df.repartitionByRange(partitions, *order)
+        keys.repartitionByRange(partitions, *order)
         .sortWithinPartitions(*order)
         .withColumn("_pid", F.spark_partition_id())
         # monotonically_increasing_id = (partition id << 33) + position within the partition.
@@ -85,37 +100,71 @@ def assign_nodes(df: "DataFrame", order: list["Column"], partitions: int, path: 
         offsets.append(running)
         running += counts.get(pid, 0)
     offset_of = F.element_at(F.array(*[F.lit(o) for o in offsets] or [F.lit(0)]), F.col("_pid") + 1)
-    return staged.withColumn(NODE, (offset_of + F.col("_pos")).cast("long")).drop("_pid", "_pos")
+    return staged.withColumn(NODE, (offset_of + F.col("_pos")).cast("long")).drop("_pid", "_pos"), running
 
 
 # -- 2. fingerprints ---------------------------------------------------------------------------------------------
 
 
-def fingerprint(nodes_and_texts: "DataFrame", params: MinHashParams, text_column: str = "text") -> "DataFrame":
-    """(node, text) -> (node, exact key, signature bytes, band keys, shingle count); one MinHasher per task."""
+# Documents per vectorised fingerprint call: slices of Spark's 10,000-row Arrow batches keep the per-batch arrays in
+# cache (measured ~1.5x faster than whole batches; benchmarks/bench_fingerprint.py --batch).
+FINGERPRINT_SLICE = 1024
+
+
+def _fixed_width_binary(matrix: np.ndarray, present: np.ndarray) -> pa.Array:
+    """Rows of a 2-D array as little-endian binary values; null where ``present`` is false."""
+    n, width = matrix.shape[0], matrix.shape[1] * matrix.itemsize
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(present.astype(np.int32) * width, out=offsets[1:])
+    data = np.ascontiguousarray(matrix[present]).astype(matrix.dtype.newbyteorder("<"), copy=False).tobytes()
+    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+    return pa.Array.from_buffers(pa.binary(), n, [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)])
+
+
+def _segments_binary(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
+    """Segments ``values[offsets[i]:offsets[i + 1]]`` as little-endian binary values (never null)."""
+    byte_offsets = (offsets * values.itemsize).astype(np.int32)
+    data = np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<"), copy=False).tobytes()
+    return pa.Array.from_buffers(pa.binary(), len(offsets) - 1,
+                                 [None, pa.py_buffer(byte_offsets.tobytes()), pa.py_buffer(data)])
+
+
+def fingerprint_batch(batch: pa.RecordBatch, hasher: MinHasher, text_column: str = "text",
+                      key: str = NODE) -> pa.RecordBatch:
+    """(key, text) batch -> fingerprint batch (:data:`FINGERPRINT_FIELDS`, the key in the first column, named
+    ``key``), vectorised over the batch."""
+    prints = hasher.fingerprint_batch(batch.column(text_column).to_pylist())
+    n_bands = prints.band_keys.shape[1]
+    band_offsets = np.zeros(batch.num_rows + 1, dtype=np.int32)
+    np.cumsum(prints.has_signature.astype(np.int32) * n_bands, out=band_offsets[1:])
+    bands = pa.ListArray.from_arrays(
+        pa.array(band_offsets), pa.array(prints.band_keys[prints.has_signature].ravel(), pa.int64()),
+        mask=pa.array(~prints.has_signature))
+    return pa.RecordBatch.from_arrays(
+        [batch.column(key), pa.array(prints.exact_keys, pa.binary()),
+         _fixed_width_binary(prints.signatures, prints.has_signature), bands,
+         pa.array(np.diff(prints.shingle_offsets).astype(np.int32), pa.int32()),
+         _segments_binary(prints.shingles, prints.shingle_offsets)],
+        schema=_fingerprint_schema(key),
+    )
+
+
+def _fingerprint_schema(key: str) -> pa.Schema:
+    return pa.schema([FINGERPRINT_FIELDS[0].with_name(key)] + FINGERPRINT_FIELDS[1:])
+
+
+def fingerprint(keys_and_texts: "DataFrame", params: MinHashParams, text_column: str = "text",
+                key: str = NODE) -> "DataFrame":
+    """(key, text) -> (key, exact key, signature, band keys, shingle count, shingle hashes); one MinHasher per
+    task, one vectorised pass per Arrow batch."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         hasher = MinHasher(params)
-        schema = pa.schema(FINGERPRINT_FIELDS)
         for batch in batches:
-            keys, sigs, bands, counts = [], [], [], []
-            for text in batch.column(text_column).to_pylist():
-                key, shingles, sig = hasher.fingerprint(text)
-                keys.append(key)
-                counts.append(len(shingles))
-                if sig is None:
-                    sigs.append(None)
-                    bands.append(None)
-                else:
-                    sigs.append(signature_bytes(sig))
-                    bands.append(hasher.band_keys(sig))
-            yield pa.RecordBatch.from_arrays(
-                [batch.column(NODE), pa.array(keys, pa.binary()), pa.array(sigs, pa.binary()),
-                 pa.array(bands, pa.list_(pa.int64())), pa.array(counts, pa.int32())],
-                schema=schema,
-            )
+            for start in range(0, batch.num_rows, FINGERPRINT_SLICE):
+                yield fingerprint_batch(batch.slice(start, FINGERPRINT_SLICE), hasher, text_column, key)
 
-    return nodes_and_texts.select(NODE, text_column).mapInArrow(run, _spark_schema(FINGERPRINT_FIELDS))
+    return keys_and_texts.select(key, text_column).mapInArrow(run, _spark_schema(list(_fingerprint_schema(key))))
 
 
 # -- 3. exact duplicates -----------------------------------------------------------------------------------------
@@ -187,26 +236,26 @@ def estimate_similarity(pairs: "DataFrame", prints: "DataFrame") -> "DataFrame":
     return joined.select("a", "b", "sig_a", "sig_b").mapInArrow(run, _spark_schema(SCORED_FIELDS))
 
 
-def exact_similarity(pairs: "DataFrame", texts: "DataFrame", params: MinHashParams) -> "DataFrame":
-    """(a, b) -> (a, b, jaccard): exact Jaccard of the two documents' shingle sets (texts: node, text)."""
+def exact_similarity(pairs: "DataFrame", prints: "DataFrame") -> "DataFrame":
+    """(a, b) -> (a, b, jaccard): exact Jaccard of the two documents' stored shingle sets (no text, no tokenising)."""
+    shingles = prints.select(NODE, SHINGLES)
     joined = (
         pairs.select("a", "b")
-        .join(texts.withColumnRenamed(NODE, "a").withColumnRenamed("text", "text_a"), "a")
-        .join(texts.withColumnRenamed(NODE, "b").withColumnRenamed("text", "text_b"), "b")
+        .join(shingles.withColumnRenamed(NODE, "a").withColumnRenamed(SHINGLES, "sh_a"), "a")
+        .join(shingles.withColumnRenamed(NODE, "b").withColumnRenamed(SHINGLES, "sh_b"), "b")
     )
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        hasher = MinHasher(params)
         schema = pa.schema(CHECKED_FIELDS)
         for batch in batches:
             values = [
-                exact_jaccard(hasher.shingles(ta), hasher.shingles(tb))
-                for ta, tb in zip(batch.column("text_a").to_pylist(), batch.column("text_b").to_pylist())
+                exact_jaccard(shingles_from_bytes(sa), shingles_from_bytes(sb))
+                for sa, sb in zip(batch.column("sh_a").to_pylist(), batch.column("sh_b").to_pylist())
             ]
             yield pa.RecordBatch.from_arrays([batch.column("a"), batch.column("b"), pa.array(values, pa.float64())],
                                              schema=schema)
 
-    return joined.select("a", "b", "text_a", "text_b").mapInArrow(run, _spark_schema(CHECKED_FIELDS))
+    return joined.select("a", "b", "sh_a", "sh_b").mapInArrow(run, _spark_schema(CHECKED_FIELDS))
 
 
 # -- 6. connected components -------------------------------------------------------------------------------------

@@ -197,3 +197,45 @@ def test_survivor_rule_selection():
     assert DedupStage(DedupConfig(survivor="smallest_id")).survivor_quality_column(columns) is None
     with pytest.raises(ValueError, match="quality_score"):
         DedupStage(DedupConfig(survivor="highest_quality")).survivor_quality_column(["id", "text"])
+
+
+@pytest.mark.parametrize("matrix_cells", [1 << 18, 64])  # 64 cells: every document is its own, oversized chunk
+def test_batch_fingerprints_equal_per_document_and_datasketch(monkeypatch, matrix_cells):
+    import curator.dedup.minhash as minhash
+
+    monkeypatch.setattr(minhash, "_MATRIX_CELLS", matrix_cells)
+    rng = random.Random(9)
+    texts = [" ".join(random_words(rng, rng.randint(0, 300), vocabulary=800)) for _ in range(60)]
+    texts += [None, "", "   ", "!!! ???", "one two three four", "one two three four five", "東京は晴れ",
+              "".join(chr(0x4E00 + rng.randrange(500)) for _ in range(80)), "Mixed 漢字 and words, " * 9]
+    rng.shuffle(texts)
+    params = MinHashParams(num_perm=64, seed=7, bands=8, rows=8)
+    hasher = MinHasher(params)
+    batch = hasher.fingerprint_batch(texts)
+    assert batch.signatures.shape == (len(texts), 64) and batch.band_keys.shape == (len(texts), 8)
+    signed = 0
+    for i, text in enumerate(texts):
+        key, shingles, sig = MinHasher(params).fingerprint(text)
+        assert batch.exact_keys[i] == key
+        assert np.array_equal(batch.shingles_of(i), shingles)
+        assert bool(batch.has_signature[i]) == (sig is not None)
+        if sig is None:
+            assert not batch.signatures[i].any() and not batch.band_keys[i].any()
+            continue
+        signed += 1
+        reference = MinHash(num_perm=64, seed=7, scheme="affine32", hashfunc=lambda v: v)
+        reference.update_batch(shingles.tolist())
+        assert np.array_equal(batch.signatures[i], reference.hashvalues)
+        assert batch.band_keys[i].tolist() == band_keys(sig, 8, 8)
+    assert signed > 50
+    empty = hasher.fingerprint_batch([])
+    assert empty.signatures.shape == (0, 64) and len(empty.shingle_offsets) == 1
+
+
+def test_wide_bands_hash_every_row():
+    signature = np.arange(40, dtype=np.uint32)
+    keys = band_keys(signature, 2, 20)  # more rows than the linear combination has multipliers
+    assert len(set(keys)) == 2
+    changed = signature.copy()
+    changed[19] += 1  # the last row of band 0
+    assert band_keys(changed, 2, 20)[0] != keys[0] and band_keys(changed, 2, 20)[1] == keys[1]

@@ -112,10 +112,20 @@ def run_dedup(spark, docs, tmp: Path, input_partitions: int, **config):
     return rows, annotated.extra_stats
 
 
-@pytest.fixture(scope="module")
-def result(spark, corpus, tmp_path_factory):
+# Every decision test runs on both paths: grouped in the driver process (small inputs, the default here) and as
+# Spark steps over scratch tables (in_process_max_documents=0, what a large corpus gets).
+# The extra configurations run the distributed path in the slow set only (each run costs ~30 s on 2 cores).
+IN_PROCESS, DISTRIBUTED = {}, {"in_process_max_documents": 0}
+BOTH_PATHS = pytest.mark.parametrize("path_config", [
+    pytest.param(IN_PROCESS, id="in_process"),
+    pytest.param(DISTRIBUTED, id="distributed", marks=pytest.mark.slow),
+])
+
+
+@pytest.fixture(scope="module", params=[IN_PROCESS, DISTRIBUTED], ids=["in_process", "distributed"])
+def result(request, spark, corpus, tmp_path_factory):
     docs, _ = corpus
-    return run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_a"), input_partitions=1)
+    return run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_a"), input_partitions=1, **request.param)
 
 
 def test_every_document_comes_out_once(corpus, result):
@@ -144,10 +154,11 @@ def test_survivor_check_releases_chain_members_unlike_the_survivor(result):
     assert stats["released_by_survivor_check"] == 1
 
 
-def test_without_survivor_check_groups_are_transitive(spark, corpus, tmp_path_factory):
+@BOTH_PATHS
+def test_without_survivor_check_groups_are_transitive(spark, corpus, path_config, tmp_path_factory):
     docs, _ = corpus
     rows, stats = run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_t"), input_partitions=1,
-                            survivor_check=False)
+                            survivor_check=False, **path_config)
     assert {rows[i]["dup_cluster"] for i in ("b0", "b1", "b2")} == {"b0"}
     assert rows["b2"]["reason"] == "minhash_duplicate" and rows["b0"]["dup_group_size"] == 3
     assert "released_by_survivor_check" not in stats
@@ -172,7 +183,8 @@ def test_stats(result):
     assert stats["survivor_rule"] == "highest quality_score, then smallest id"
 
 
-def test_identical_across_reruns_and_partition_counts(spark, corpus, result, tmp_path_factory):
+def test_identical_across_reruns_partition_counts_and_paths(spark, corpus, result, tmp_path_factory):
+    """The rerun (in process, other partitioning, reversed input) equals both paths' first run."""
     docs, _ = corpus
     rows, _ = result
     again, _ = run_dedup(spark, list(reversed(docs)), tmp_path_factory.mktemp("dedup_b"), input_partitions=5,
@@ -184,15 +196,45 @@ def test_identical_across_reruns_and_partition_counts(spark, corpus, result, tmp
     assert decisions(again) == decisions(rows)
 
 
-def test_smallest_id_rule_and_signature_only_verification(spark, corpus, tmp_path_factory):
+@BOTH_PATHS
+def test_smallest_id_rule_and_signature_only_verification(spark, corpus, path_config, tmp_path_factory):
     docs, _ = corpus
     rows, stats = run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_c"), input_partitions=2,
-                            survivor="smallest_id", verify="signature", exact=False)
+                            survivor="smallest_id", verify="signature", exact=False, **path_config)
     assert stats["exact_checked_pairs"] == 0
     # Exact copies are now found by MinHash (estimate 1.0), and q0 wins over q1 by id.
     assert rows["a1"]["reason"] == "minhash_duplicate" and rows["a1"]["reason_detail"] == "a0"
     assert rows["q1"]["reason_detail"] == "q0" and rows["q0"]["reason"] is None
     assert rows["p1"]["reason"] is None  # nothing to shingle: kept
+
+
+@pytest.mark.slow
+def test_in_process_and_distributed_paths_decide_the_same(spark, tmp_path):
+    """A larger generated corpus with families of near copies at many edit rates (so many pairs fall in the exact
+    Jaccard band), chains and exact copies: both paths give identical decisions and statistics, with and without
+    the signature shortcut."""
+    rng = random.Random(23)
+    docs = []
+    for family in range(60):
+        base = words(rng, rng.randint(40, 160))
+        docs.append((f"f{family:02d}", " ".join(base), "test", None, "{}", None))
+        for copy in range(rng.randint(0, 4)):
+            rate = rng.choice([0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05])
+            edited = [w if rng.random() >= rate else f"e{rng.randrange(99)}" for w in base]
+            text = " ".join(edited) if copy != 3 else " ".join(base)
+            docs.append((f"f{family:02d}c{copy}", text, "test", None, "{}", rng.choice([None, rng.random()])))
+    docs.append(("short", "too short", "test", None, "{}", None))
+    for verify in ("signature_then_exact", "exact"):
+        local, local_stats = run_dedup(spark, docs, tmp_path / f"l_{verify}", 2, verify=verify)
+        spread, spread_stats = run_dedup(spark, docs, tmp_path / f"d_{verify}", 3, verify=verify,
+                                         in_process_max_documents=0)
+        assert local_stats.pop("in_process") and not spread_stats.pop("in_process")
+        local_stats.pop("cc_rounds"), spread_stats.pop("cc_rounds")
+        assert local == spread, verify
+        assert local_stats == spread_stats, verify
+        assert local_stats["minhash_duplicates"] > 10 and local_stats["exact_duplicates"] > 0
+        assert local_stats["exact_checked_pairs"] > 0
+    assert local_stats["exact_checked_pairs"] == local_stats["candidate_pairs"]  # verify=exact checks every pair
 
 
 def test_connected_components_match_union_find(spark, tmp_path):
