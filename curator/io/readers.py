@@ -65,7 +65,12 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         if raw == "builtin:sample":
             found.append((str(SAMPLE_PATH), "sample.jsonl.zst"))
             continue
-        path = os.path.expanduser(raw)
+        from curator.io.filesystem import Location, is_local, local_path
+
+        if not is_local(raw):
+            found.extend(_expand_remote(raw))
+            continue
+        path = local_path(raw) if raw.startswith("file:") else os.path.expanduser(raw)
         if os.path.isdir(path):
             root = path
             matches = _data_files_below(path)
@@ -81,6 +86,24 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
                                f".warc.wet.gz, {', '.join(s for s, _, scanned in FORMAT_SUFFIXES if scanned)})")
         found.extend((os.path.abspath(m), os.path.relpath(m, root)) for m in sorted(matches))
     return found
+
+
+def _expand_remote(raw: str) -> list[tuple[str, str]]:
+    """A remote folder (scanned like a local one) or file, listed through :mod:`curator.io.filesystem`. Globs are
+    local-only: object stores list by prefix, so name the folder instead."""
+    from curator.io.filesystem import Location
+
+    if glob.has_magic(raw):
+        raise CuratorError(f"input {raw}: globs are supported on local paths only; name the folder instead")
+    where = Location(raw)
+    if where.is_file():
+        return [(where.uri, where.name)]
+    if not where.is_dir():
+        raise CuratorError(f"input not found: {raw}")
+    matches = [f for f in where.walk_files() if detect_format(f.name, strict=False, scanning=True)]
+    if not matches:
+        raise CuratorError(f"input {raw} matched no readable files")
+    return [(f.uri, f.uri[len(where.uri):].lstrip("/")) for f in matches]
 
 
 def _data_files_below(folder: str) -> list[str]:
@@ -115,6 +138,25 @@ _SNIFF_BYTES = 1 << 16
 _SNIFF_LINES = 8
 
 
+def open_binary(path: str):
+    """A seekable binary file for a local path or a remote URI (executors read remote inputs directly)."""
+    from curator.io.filesystem import Location, is_local
+
+    return open(path, "rb") if is_local(path) else Location(path).open_input()
+
+
+def is_local_path(path: str) -> bool:
+    from curator.io.filesystem import is_local
+
+    return is_local(path)
+
+
+def file_size(path: str) -> int:
+    from curator.io.filesystem import Location, is_local
+
+    return os.path.getsize(path) if is_local(path) else Location(path).size()
+
+
 def check_format(path: str, fmt: str = "auto") -> None:
     """Raise :class:`CuratorError` naming ``path`` when its first bytes are not the format its name claims.
 
@@ -127,9 +169,9 @@ def check_format(path: str, fmt: str = "auto") -> None:
     from curator.io.warc import sniff_warc
 
     fmt = detect_format(path) if fmt == "auto" else fmt
-    if os.path.getsize(path) == 0 or fmt == "warc" or sniff_warc(path):  # WARC content is read as WARC, any name
+    if file_size(path) == 0 or fmt == "warc" or sniff_warc(path):  # WARC content is read as WARC, any name
         return
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:
         head = handle.read(_SNIFF_BYTES)
     magic = _MAGIC.get(fmt)
     if magic is not None and not head.startswith(magic):
@@ -224,7 +266,7 @@ class _ZstdFrames(io.RawIOBase):
 
         # Small input chunks with a large output buffer decode fastest (output of a chunk is joined in one go).
         self._new_decompressor = functools.partial(zstandard.ZstdDecompressor().decompressobj, write_size=1 << 20)
-        self._file = open(path, "rb")
+        self._file = open_binary(path)
         self._path = path
         self._chunk_size = chunk_size
         self._frame = None  # the decompressor of the frame being read; None between frames
@@ -289,8 +331,8 @@ def _open_lines(path: str, fmt: str):
     if fmt == "jsonl.zst" or path.endswith(".zst"):
         return _ZstdFrames(path)
     if fmt == "jsonl.gz" or path.endswith(".gz"):
-        return _SmallReads(gzip.open(path, "rb"))  # gzip.open closes the file it opened
-    return open(path, "rb")
+        return _SmallReads(gzip.open(path if is_local_path(path) else open_binary(path), "rb"))
+    return open_binary(path)
 
 
 def _read_lines(path: str, relative_name: str, options: ReadOptions, fmt: str) -> Iterator[dict[str, Any]]:
@@ -336,7 +378,7 @@ def _read_parquet(path: str, relative_name: str, options: ReadOptions) -> Iterat
 
     ordinal = 0
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path if is_local_path(path) else open_binary(path))
         for batch in parquet.iter_batches(batch_size=4096):
             for record in batch.to_pylist():
                 ordinal += 1

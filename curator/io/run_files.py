@@ -25,6 +25,8 @@ from curator.io.filesystem import Location, location
 
 log = logging.getLogger("curator")
 LOCK_FILE = "_RUN_LOCK"
+MARKER = "_COMPLETE"
+ATTEMPT_PREFIX = "_attempt-"
 
 
 def atomic_write_text(path: "Path | Location | str", text: str) -> None:
@@ -49,6 +51,19 @@ def read_json(path: "Path | Location | str", what: str) -> dict[str, Any] | None
         log.warning("%s %s does not hold a JSON object; treating it as absent", what, path)
         return None
     return value
+
+
+def committed_folder(stage_dir: "Path | Location | str") -> Location | None:
+    """The folder holding a completed stage's outputs: the attempt its marker names (object stores), else the
+    stage folder itself; None when the stage has no readable marker."""
+    stage_dir = location(stage_dir)
+    marker = read_json(stage_dir / MARKER, "completion marker")
+    if marker is None:
+        return None
+    attempt = marker.get("attempt")
+    if isinstance(attempt, str) and attempt.startswith(ATTEMPT_PREFIX) and "/" not in attempt:
+        return stage_dir / attempt
+    return stage_dir
 
 
 class RunLockedError(CuratorError):

@@ -38,15 +38,13 @@ from typing import Any, Callable
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
 from curator.io.filesystem import Location, check_spark_scheme
-from curator.io.run_files import RunLock, atomic_write_text, read_json
+from curator.io.run_files import ATTEMPT_PREFIX, MARKER, RunLock, atomic_write_text, committed_folder, read_json
 from curator.progress import QuietProgress, StageProgress
 from curator.specs import PipelineSpec, StageSpec
 from curator.stage import StageContext
 
 
 log = logging.getLogger("curator")
-MARKER = "_COMPLETE"
-ATTEMPT_PREFIX = "_attempt-"
 LEDGER = "ledger.json"
 
 
@@ -152,11 +150,7 @@ class PipelineRunner:
     def stage_output(self, name: str) -> Location:
         """The folder holding a stage's ``data``, ``rejected`` and ``stats.json``: the attempt its marker names
         (object stores), else the stage folder itself."""
-        marker = read_json(self.stage_dir(name) / MARKER, "completion marker") or {}
-        attempt = marker.get("attempt")
-        if isinstance(attempt, str) and attempt.startswith(ATTEMPT_PREFIX) and "/" not in attempt:
-            return self.stage_dir(name) / attempt
-        return self.stage_dir(name)
+        return committed_folder(self.stage_dir(name)) or self.stage_dir(name)
 
     def input_digest(self) -> str:
         """Hash of the resolved input listing: every file's path, size and modification time, so that an added,
