@@ -55,6 +55,110 @@ class ReadOptions:
     normalization: str | None = "NFC"
 
 
+DEFAULT_SPLIT_BYTES = 128 * 1024 * 1024
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileSplit:
+    """The part of one input file that one Spark task reads.
+
+    ``kind``: ``whole`` (the file), ``bytes`` (uncompressed JSONL: the records whose first byte lies in
+    ``[start, end)``, the Hadoop rule, so a record straddling a boundary belongs to the range it starts in) or
+    ``row_groups`` (Parquet row groups ``[start, end)``). ``first_record``: records of the file before this split, so
+    generated ids and reported record numbers are the same as a whole-file read; None until counted.
+    """
+
+    path: str
+    relative: str
+    file_index: int
+    kind: str = "whole"
+    start: int = 0
+    end: int | None = None
+    first_record: int | None = 0
+
+
+def plan_splits(files: list[tuple[str, str]], fmt: str = "auto",
+                split_bytes: int | None = DEFAULT_SPLIT_BYTES) -> list[FileSplit]:
+    """One split per file, except uncompressed JSONL and Parquet files larger than ``split_bytes``: line-aligned
+    byte ranges, and groups of row groups. Compressed streams (``.gz``, ``.zst``) and WARC cannot be entered in the
+    middle and stay one split each. Runs on the driver; reads nothing but sizes (and Parquet footers)."""
+    from curator.io.warc import sniff_warc
+
+    splits: list[FileSplit] = []
+    for index, (path, relative) in enumerate(files):
+        kind = detect_format(path, strict=False) if fmt == "auto" else fmt
+        size = file_size(path) if split_bytes else 0
+        if not split_bytes or size <= split_bytes or kind not in ("jsonl", "parquet") or sniff_warc(path):
+            splits.append(FileSplit(path, relative, index))
+        elif kind == "jsonl":
+            splits.extend(FileSplit(path, relative, index, "bytes", start, min(start + split_bytes, size),
+                                    0 if start == 0 else None) for start in range(0, size, split_bytes))
+        else:
+            splits.extend(_row_group_splits(path, relative, index, split_bytes))
+    return splits
+
+
+def _row_group_splits(path: str, relative: str, index: int, split_bytes: int) -> list[FileSplit]:
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(path if is_local_path(path) else open_binary(path)).metadata
+    except Exception:  # an unreadable footer: one task reads it and rejects it as corrupt_file
+        return [FileSplit(path, relative, index)]
+    splits, start, size, rows_before, rows = [], 0, 0, 0, 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        size += sum(row_group.column(c).total_compressed_size for c in range(row_group.num_columns))
+        rows += row_group.num_rows
+        if size >= split_bytes or group == metadata.num_row_groups - 1:
+            splits.append(FileSplit(path, relative, index, "row_groups", start, group + 1, rows_before))
+            start, size, rows_before = group + 1, 0, rows_before + rows
+            rows = 0
+    return splits or [FileSplit(path, relative, index)]
+
+
+def _lines_from(handle, offset: int) -> Iterator[tuple[int, bytes]]:
+    """``(offset, line)`` for every line of a binary file from ``offset`` on; lines keep their ``\n``."""
+    handle.seek(offset)
+    position, parts = offset, []
+    while True:
+        chunk = handle.read(_CHUNK)
+        if not chunk:
+            tail = b"".join(parts)
+            if tail:
+                yield position, tail  # a last line without a newline
+            return
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            continue
+        pieces = chunk.split(b"\n")
+        pieces[0] = b"".join(parts) + pieces[0]
+        parts = [pieces.pop()]
+        for piece in pieces:
+            line = piece + b"\n"
+            yield position, line
+            position += len(line)
+
+
+def range_lines(path: str, start: int, end: int | None) -> Iterator[bytes]:
+    """The lines of ``path`` whose first byte lies in ``[start, end)``. A range after the first skips the line
+    running through ``start - 1``: it began earlier (or ended exactly there) and belongs to the range before."""
+    with open_binary(path) as handle:
+        lines = _lines_from(handle, max(0, start - 1))
+        if start > 0:
+            next(lines, None)
+        for position, line in lines:
+            if end is not None and position >= end:
+                return
+            yield line[len(UTF8_BOM):] if position == 0 and line.startswith(UTF8_BOM) else line
+
+
+def count_split_records(split: FileSplit) -> int:
+    """Records (non-blank lines) in a byte-range split: what the reader of that split yields."""
+    return sum(1 for line in range_lines(split.path, split.start, split.end) if line.strip())
+
+
 def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
     """Files named by ``paths`` (files, folders, globs, ``builtin:sample``) as ``(absolute path, relative name)``.
 
@@ -232,13 +336,21 @@ def normalize_text(text: str, form: str | None) -> str:
 
 
 def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "auto",
-              html=None) -> Iterator[dict[str, Any]]:
-    """Yield one row per physical record of ``path``: document columns plus ``reason``/``reason_detail``.
+              html=None, split: FileSplit | None = None) -> Iterator[dict[str, Any]]:
+    """Yield one row per physical record of ``path`` (of ``split`` when given): document columns plus
+    ``reason``/``reason_detail``.
 
     WARC/WET files (by name, or by content whatever the name) go to :mod:`curator.io.warc`; ``html`` is its
     ``HtmlOptions`` (extractor choice).
     """
     from curator.io.warc import HtmlOptions, read_warc, sniff_warc
+
+    if split is not None and split.kind == "bytes":
+        yield from _read_range(split, options)
+        return
+    if split is not None and split.kind == "row_groups":
+        yield from _read_parquet(path, relative_name, options, split)
+        return
 
     if fmt == "warc" or sniff_warc(path):  # content wins: a WARC read as JSONL would reject every line
         yield from read_warc(path, relative_name, options, html or HtmlOptions())
@@ -358,6 +470,16 @@ def _read_lines(path: str, relative_name: str, options: ReadOptions, fmt: str) -
         stream.close()
 
 
+def _read_range(split: FileSplit, options: ReadOptions) -> Iterator[dict[str, Any]]:
+    if split.first_record is None:
+        raise CuratorError(f"{split.path}: byte range {split.start}-{split.end} read before its records were counted")
+    ordinal = split.first_record
+    for line in range_lines(split.path, split.start, split.end):
+        if line.strip():
+            ordinal += 1
+            yield _parse_line(line, split.relative, ordinal, options, split.path)
+
+
 def _parse_line(line: bytes, relative_name: str, ordinal: int, options: ReadOptions, path: str) -> dict[str, Any]:
     try:
         decoded = line.decode("utf-8")
@@ -373,19 +495,22 @@ def _parse_line(line: bytes, relative_name: str, ordinal: int, options: ReadOpti
     return _to_document(record, relative_name, ordinal, options, path)
 
 
-def _read_parquet(path: str, relative_name: str, options: ReadOptions) -> Iterator[dict[str, Any]]:
+def _read_parquet(path: str, relative_name: str, options: ReadOptions,
+                  split: FileSplit | None = None) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
-    ordinal = 0
+    ordinal = split.first_record if split is not None else 0
     try:
         parquet = pq.ParquetFile(path if is_local_path(path) else open_binary(path))
-        for batch in parquet.iter_batches(batch_size=4096):
+        groups = list(range(split.start, split.end)) if split is not None else None
+        for batch in parquet.iter_batches(batch_size=4096, row_groups=groups):
             for record in batch.to_pylist():
                 ordinal += 1
                 yield _to_document(record, relative_name, ordinal, options, path)
     except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... on a corrupt footer, page or column chunk
         # The rows after a corrupt page cannot be counted, so the rest of the file is one rejection.
-        where = "the file" if ordinal == 0 else f"the rest of the file after record {ordinal}"
+        rest = "the file" if split is None else f"row groups {split.start}-{split.end - 1} of the file"
+        where = rest if ordinal == (split.first_record if split else 0) else f"the rest of {rest} after record {ordinal}"
         yield _rejection(relative_name, ordinal, b"", options, "corrupt_file",
                          f"{path}: not a readable Parquet file; {where} was rejected: {str(e)[:300]}")
 

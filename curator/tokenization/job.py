@@ -331,17 +331,17 @@ def _is_parquet(path: str) -> bool:
 def _read_documents(spark: "SparkSession", paths: list[str]) -> "DataFrame":
     """JSONL and mixed inputs through ``curator.io.readers``; unreadable records keep their id with a null text."""
     from curator.document import DOCUMENT_FIELDS
-    from curator.io.readers import ReadOptions, expand_paths, read_file
+    from curator.io.readers import ReadOptions, expand_paths, plan_splits, read_file
     from curator.spark.adapters import read_files
 
     names = [f.name for f in DOCUMENT_FIELDS]
 
-    def read(index: int, path: str, rel: str):
+    def read(split):
         # An unreadable record keeps a null text: it becomes a tokenize_missing_text rejection.
         return ({n: (row.get(n) if n != "text" or row.get("reason") is None else None) for n in names}
-                for row in read_file(path, rel, ReadOptions()))
+                for row in read_file(split.path, split.relative, ReadOptions(), split=split))
 
-    return read_files(spark, expand_paths(paths), pa.schema(DOCUMENT_FIELDS), read)
+    return read_files(spark, plan_splits(expand_paths(paths)), pa.schema(DOCUMENT_FIELDS), read)
 
 
 def tokenize_stats(manifest: Manifest, folder: Path) -> dict[str, Any]:
