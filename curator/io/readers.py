@@ -169,7 +169,7 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         if raw == "builtin:sample":
             found.append((str(SAMPLE_PATH), "sample.jsonl.zst"))
             continue
-        from curator.io.filesystem import Location, is_local, local_path
+        from curator.io.filesystem import is_local, local_path
 
         if not is_local(raw):
             found.extend(_expand_remote(raw))

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from curator.io.readers import open_binary
 from curator.extract.html import UndecodableError, decode_body, extractor_function
+from curator.io.readers import open_binary
 
 
 DOCUMENT_RECORD_TYPES = ("response", "conversion")

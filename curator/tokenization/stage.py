@@ -77,7 +77,8 @@ class TokenizeStage(Stage):
         return folder.path / ARTIFACT_SUBDIR
 
     def run_sink(self, df, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
-        from curator.tokenization.job import TokenizeOptions, tokenize_stats, write_token_shards
+        from curator.spark.tokenize_ops import write_token_shards
+        from curator.tokenization.job import TokenizeOptions, tokenize_stats
         from curator.tokenization.tokenizer import read_bundle
 
         bundle = read_bundle(self.tokenizer_dir(ctx))

@@ -11,8 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curator.io.readers import (FileSplit, ReadOptions, count_split_records, plan_splits, range_lines,
-                                read_file)
+from curator.io.readers import FileSplit, ReadOptions, count_split_records, plan_splits, range_lines, read_file
 
 
 LINES = [
