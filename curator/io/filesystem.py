@@ -43,11 +43,15 @@ _CONNECTORS = {
             "(spark.hadoop.fs.azure.account.key.<account>.dfs.core.windows.net)",
     "hdfs": "a Hadoop client on every node: HADOOP_HOME and CLASSPATH set so pyarrow can load libhdfs, and "
             "JAVA_HOME for libjvm",
+    "memory": "fsspec (the dev extra); it lives in one process and Spark cannot use it",
 }
 _FAMILY = {"s3": "s3", "s3a": "s3", "s3n": "s3", "gs": "gs", "gcs": "gs", "abfs": "abfs", "abfss": "abfs",
-           "hdfs": "hdfs", "viewfs": "hdfs"}
+           "hdfs": "hdfs", "viewfs": "hdfs",
+           # fsspec's in-process store: behaves like an object store (no atomic rename, no real folders), so the
+           # remote code paths (uploads, listings, attempt commits) run in tests without a service.
+           "memory": "memory"}
 # The scheme Hadoop registers for each family (what Spark's reader and writer are given).
-_HADOOP_SCHEME = {"s3": "s3a", "gs": "gs", "abfs": "abfss", "hdfs": "hdfs"}
+_HADOOP_SCHEME = {"s3": "s3a", "gs": "gs", "abfs": "abfss", "hdfs": "hdfs", "memory": "memory"}
 
 
 class UnsupportedSchemeError(CuratorError):
@@ -91,7 +95,7 @@ def check_scheme(path: str | Path, what: str) -> None:
     if family is None:
         raise UnsupportedSchemeError(
             f"{what} {path}: curator cannot open {scheme}:// paths (supported: local paths, file://, hdfs://, "
-            "s3:// / s3a://, gs://, abfs[s]://)")
+            "s3:// / s3a://, gs://, abfs[s]://, memory:// for tests)")
     try:
         _filesystem_for(str(path))
     except UnsupportedSchemeError:
@@ -138,6 +142,10 @@ def _filesystem_for(uri: str):
         return pafs.S3FileSystem(region=region, endpoint_override=endpoint), key
     if family == "gs":
         return pafs.GcsFileSystem(), key
+    if family == "memory":
+        from fsspec.implementations.memory import MemoryFileSystem
+
+        return pafs.PyFileSystem(pafs.FSSpecHandler(MemoryFileSystem())), f"/{key}"
     if family == "abfs":  # abfs[s]://container@account.dfs.core.windows.net/path
         container, _, host = parts.netloc.partition("@")
         account = host.split(".", 1)[0]

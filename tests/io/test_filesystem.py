@@ -104,3 +104,20 @@ def test_expand_paths_accepts_file_uris(tmp_path):
     (tmp_path / "in" / "a.jsonl").write_text('{"text": "x"}\n')
     assert expand_paths([f"file://{tmp_path}/in"]) == expand_paths([str(tmp_path / "in")]) == [
         (str(tmp_path / "in" / "a.jsonl"), "a.jsonl")]
+
+
+def test_remote_location_operations_on_the_in_process_store():
+    pytest.importorskip("fsspec")
+    import uuid
+
+    root = Location(f"memory://curator-test-{uuid.uuid4().hex[:8]}/run")
+    assert not root.is_local and not root.atomic_rename and root.spark_path.startswith("memory://")
+    (root / "ingest" / "_attempt-1" / "stats.json").write_text('{"kept": 1}')  # one PUT, no temporary
+    (root / "ingest" / "_COMPLETE").write_text('{"fingerprint": "f", "attempt": "_attempt-1"}')
+    assert committed_folder(root / "ingest") == root / "ingest" / "_attempt-1"
+    assert [c.name for c in (root / "ingest").children()] == ["_COMPLETE", "_attempt-1"]
+    assert (root / "lock").create_exclusive("a") and not (root / "lock").create_exclusive("b")
+    (root / "ingest" / "_attempt-1").rename(root / "ingest" / "_attempt-2")
+    assert (root / "ingest" / "_attempt-2" / "stats.json").read_text() == '{"kept": 1}'
+    root.remove_tree()
+    assert not (root / "lock").exists()
