@@ -249,11 +249,14 @@ class Location:
         return int(self._info().mtime_ns or 0)
 
     def children(self) -> list["Location"]:
-        """Entries directly inside this folder (none when it does not exist), sorted by name."""
+        """Entries directly inside this folder (none when it does not exist or is a file), sorted by name."""
         import pyarrow.fs as pafs
 
         fs, key = self._fs
-        infos = fs.get_file_info(pafs.FileSelector(key, allow_not_found=True))
+        try:
+            infos = fs.get_file_info(pafs.FileSelector(key, allow_not_found=True))
+        except NotADirectoryError:  # a file: it has no entries
+            return []
         return sorted((self / info.base_name for info in infos), key=lambda loc: loc.uri)
 
     def walk_files(self) -> list["Location"]:
