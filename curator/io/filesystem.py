@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import uuid
-from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 from curator.errors import CuratorError
@@ -199,8 +196,7 @@ class Location:
 
     @property
     def path(self) -> Path:
-        """The local :class:`Path` (local locations only: code that needs a real path, such as a library writing
-        files itself, uses :meth:`local_folder`)."""
+        """The local :class:`Path` (local locations only)."""
         if not self.is_local:
             raise UnsupportedSchemeError(f"{self.uri} is not a local path")
         return Path(self.uri)
@@ -378,32 +374,12 @@ class Location:
             target.remove_tree()
         fs.move(key, target._fs[1])
 
-    def upload_folder(self, folder: str | Path) -> None:
-        """Copy a local folder's files below this location (the files keep their relative names)."""
-        import pyarrow.fs as pafs
-
-        fs, key = self._fs
-        self.mkdir()
-        pafs.copy_files(str(folder), key, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
-
     def upload_file(self, file: str | Path) -> None:
         import pyarrow.fs as pafs
 
         fs, key = self._fs
         self.parent.mkdir()
         pafs.copy_files(str(file), key, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
-
-    @contextmanager
-    def local_folder(self) -> Iterator[Path]:
-        """A local folder standing for this one, for libraries that write real files (tokenizer trainers, the
-        report renderer): the folder itself when local, else a temporary one uploaded here when the block ends."""
-        if self.is_local:
-            Path(self.uri).mkdir(parents=True, exist_ok=True)
-            yield Path(self.uri)
-            return
-        with tempfile.TemporaryDirectory(prefix="curator-stage-") as folder:
-            yield Path(folder)
-            self.upload_folder(folder)
 
 
 def location(where: str | Path | Location) -> Location:
