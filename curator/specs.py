@@ -185,9 +185,9 @@ class PipelineSpec(_Strict):
 
         where = override or self.output or f"runs/{self.name}"
         try:
-            check_output(where)
+            check_output(where, "--output" if override else "output")
         except ValueError as error:
-            raise SpecError(f"{'--output' if override else 'output'}: {error}") from None
+            raise SpecError(str(error)) from None
         if not is_local(where):
             sinks = [s.name for s in self.stages if s.is_sink]
             if sinks:
@@ -197,12 +197,12 @@ class PipelineSpec(_Strict):
         return Location(where)
 
 
-def check_output(where: str) -> None:
+def check_output(where: str, what: str = "output") -> None:
     """ValueError (one line) when ``where`` names a scheme curator cannot write from this machine."""
     from curator.io.filesystem import check_scheme
 
     try:
-        check_scheme(where, "output")
+        check_scheme(where, what)
     except Exception as error:
         raise ValueError(str(error)) from None
 

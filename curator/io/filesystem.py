@@ -117,9 +117,10 @@ def check_spark_scheme(spark, path: str | Path, what: str) -> None:
     try:
         jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(hadoop_scheme,
                                                              spark.sparkContext._jsc.hadoopConfiguration())
-    except Exception as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        reason = first.split(": ", 1)[-1][:160]
+    except Exception as error:  # py4j wraps the JVM's exception; its own message is the useful part
+        java = getattr(error, "java_exception", None)
+        first = str(java.getMessage()) if java is not None else (str(error).strip().splitlines() or [""])[0]
+        reason = first[:160] or type(error).__name__
         raise UnsupportedSchemeError(f"{what} {path}: Spark has no filesystem for {hadoop_scheme}:// ({reason}); it "
                                      f"needs {_CONNECTORS.get(family, 'a Hadoop connector for that scheme')}") from None
 
