@@ -222,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from curator.spark.runner import PipelineRunner
+    from curator.spark.tokenize_ops import tokenize_to_folder
     from curator.specs import PipelineSpec
-    from curator.tokenization.job import TokenizeOptions, tokenize_to_folder
+    from curator.tokenization.job import TokenizeOptions
     from curator.tokenization.recipe import load_recipe
     from curator.tokenization.tokenizer import load_tokenizer
     from curator.tokenization.train import train_from_texts, write_artifact

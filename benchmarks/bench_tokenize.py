@@ -92,8 +92,9 @@ def main() -> None:
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from curator.spark.session import get_session
+    from curator.spark.tokenize_ops import write_token_shards
     from curator.specs import SparkSpec
-    from curator.tokenization.job import TokenizeOptions, write_token_shards
+    from curator.tokenization.job import TokenizeOptions
 
     spark = get_session(SparkSpec(master="local[2]", app_name="bench-tokenize",
                                   conf={"spark.driver.memory": "3g", "spark.sql.files.maxPartitionBytes": "8m"}))

@@ -31,6 +31,21 @@ class InputSpec(_Strict):
     id_field: str | None = "id"
     url_field: str | None = "url"
     source: str | None = Field(None, description="value of the `source` column; default: the input file's name")
+    split_bytes: int = Field(128 * 1024 * 1024, ge=1, description="uncompressed JSONL and Parquet files larger than "
+                             "this are read by several tasks (line-aligned byte ranges; Parquet row groups)")
+
+    @field_validator("paths")
+    @classmethod
+    def _readable_schemes(cls, paths: list[str]) -> list[str]:
+        from curator.io.filesystem import check_scheme
+
+        for i, path in enumerate(paths):
+            if path != SAMPLE_INPUT:
+                try:
+                    check_scheme(path, "input")
+                except Exception as error:
+                    raise ValueError(f"[{i}]: {error}") from None
+        return paths
 
 
 # The master URL forms Spark accepts (https://spark.apache.org/docs/latest/submitting-applications.html#master-urls).
@@ -97,6 +112,13 @@ class PipelineSpec(_Strict):
                                                        "failing the run")
     source_path: str | None = None
 
+    @field_validator("output")
+    @classmethod
+    def _writable_scheme(cls, output: str | None) -> str | None:
+        if output is not None:
+            check_output(output)
+        return output
+
     @field_validator("stages", mode="before")
     @classmethod
     def _parse_stages(cls, raw):
@@ -155,8 +177,34 @@ class PipelineSpec(_Strict):
     def stage_names(self) -> list[str]:
         return [s.name for s in self.stages]
 
-    def output_root(self, override: str | None = None) -> Path:
-        return Path(override or self.output or f"runs/{self.name}").resolve()
+    def output_root(self, override: str | None = None):
+        """The run's output root as a :class:`curator.io.filesystem.Location` (a plain path and ``file://`` are the
+        same local folder); a scheme curator cannot write, or a sink stage on an object store, is a one-line
+        :class:`SpecError`."""
+        from curator.io.filesystem import Location, is_local
+
+        where = override or self.output or f"runs/{self.name}"
+        try:
+            check_output(where, "--output" if override else "output")
+        except ValueError as error:
+            raise SpecError(str(error)) from None
+        if not is_local(where):
+            sinks = [s.name for s in self.stages if s.is_sink]
+            if sinks:
+                raise SpecError(f"output {where}: stages {', '.join(sinks)} write tokenizer and token files with "
+                                "local file APIs and need a local or mounted output root for now; write the run to "
+                                "a local/NFS path, or drop those stages and tokenize separately")
+        return Location(where)
+
+
+def check_output(where: str, what: str = "output") -> None:
+    """ValueError (one line) when ``where`` names a scheme curator cannot write from this machine."""
+    from curator.io.filesystem import check_scheme
+
+    try:
+        check_scheme(where, what)
+    except Exception as error:
+        raise ValueError(str(error)) from None
 
 
 def load_yaml(path: str | Path) -> dict:

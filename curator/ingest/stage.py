@@ -1,7 +1,8 @@
 """ingest: read the pipeline input into the document schema, one row per physical record.
 
-Files are listed on the driver and read by Spark tasks (one file per task), each with the pure readers of
-``curator.io.readers``. Records without an id get one derived from their file and position; a repeated id is
+Files are listed on the driver and read by Spark tasks with the pure readers of ``curator.io.readers``: one task
+per file, or per line-aligned byte range / group of row groups for uncompressed JSONL and Parquet files larger than
+``input.split_bytes`` (compressed streams stay one task each). Records without an id get one derived from their file and position; a repeated id is
 rejected as ``duplicate_id`` (first occurrence wins) so that ids stay unique downstream.
 
 WARC/WET input (``curator.io.warc``): HTML main-text extraction runs here, inside ingest, rather than in a stage of
@@ -49,7 +50,7 @@ class IngestStage(Stage):
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        from curator.io.readers import ReadOptions, check_formats, expand_paths, read_file
+        from curator.io.readers import ReadOptions, check_formats, expand_paths, plan_splits, read_file
         from curator.io.warc import HtmlOptions, is_warc_name, sniff_warc
         from curator.spark.adapters import read_files
 
@@ -64,12 +65,14 @@ class IngestStage(Stage):
         html = HtmlOptions(extractor=self.config.extractor, max_html_bytes=self.config.max_html_bytes)
         schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(_ORDINAL, pa.int64())])
 
-        def read(index: int, path: str, rel: str):
-            # global input order: file, then record
-            rows = read_file(path, rel, options, fmt, html)
-            return ({**row, _ORDINAL: (index << 40) + n} for n, row in enumerate(rows))
+        def read(split):
+            # global input order: file, then record (a split starts at its file's record number first_record)
+            rows = read_file(split.path, split.relative, options, fmt, html, split)
+            base = (split.file_index << 40) + split.first_record
+            return ({**row, _ORDINAL: base + n} for n, row in enumerate(rows))
 
-        frame = read_files(ctx.spark, files, schema, read)
+        # Large uncompressed JSONL and Parquet files are read by several tasks (input.split_bytes).
+        frame = read_files(ctx.spark, plan_splits(files, fmt, spec.split_bytes), schema, read)
         if self.config.reject_duplicate_ids:
             # Kept rows sort first: a record already rejected (say empty_text) must not claim the id from a good one.
             first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), _ORDINAL)

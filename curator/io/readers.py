@@ -55,6 +55,110 @@ class ReadOptions:
     normalization: str | None = "NFC"
 
 
+DEFAULT_SPLIT_BYTES = 128 * 1024 * 1024
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileSplit:
+    """The part of one input file that one Spark task reads.
+
+    ``kind``: ``whole`` (the file), ``bytes`` (uncompressed JSONL: the records whose first byte lies in
+    ``[start, end)``, the Hadoop rule, so a record straddling a boundary belongs to the range it starts in) or
+    ``row_groups`` (Parquet row groups ``[start, end)``). ``first_record``: records of the file before this split, so
+    generated ids and reported record numbers are the same as a whole-file read; None until counted.
+    """
+
+    path: str
+    relative: str
+    file_index: int
+    kind: str = "whole"
+    start: int = 0
+    end: int | None = None
+    first_record: int | None = 0
+
+
+def plan_splits(files: list[tuple[str, str]], fmt: str = "auto",
+                split_bytes: int | None = DEFAULT_SPLIT_BYTES) -> list[FileSplit]:
+    """One split per file, except uncompressed JSONL and Parquet files larger than ``split_bytes``: line-aligned
+    byte ranges, and groups of row groups. Compressed streams (``.gz``, ``.zst``) and WARC cannot be entered in the
+    middle and stay one split each. Runs on the driver; reads nothing but sizes (and Parquet footers)."""
+    from curator.io.warc import sniff_warc
+
+    splits: list[FileSplit] = []
+    for index, (path, relative) in enumerate(files):
+        kind = detect_format(path, strict=False) if fmt == "auto" else fmt
+        size = file_size(path) if split_bytes else 0
+        if not split_bytes or size <= split_bytes or kind not in ("jsonl", "parquet") or sniff_warc(path):
+            splits.append(FileSplit(path, relative, index))
+        elif kind == "jsonl":
+            splits.extend(FileSplit(path, relative, index, "bytes", start, min(start + split_bytes, size),
+                                    0 if start == 0 else None) for start in range(0, size, split_bytes))
+        else:
+            splits.extend(_row_group_splits(path, relative, index, split_bytes))
+    return splits
+
+
+def _row_group_splits(path: str, relative: str, index: int, split_bytes: int) -> list[FileSplit]:
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(path if is_local_path(path) else open_binary(path)).metadata
+    except Exception:  # an unreadable footer: one task reads it and rejects it as corrupt_file
+        return [FileSplit(path, relative, index)]
+    splits, start, size, rows_before, rows = [], 0, 0, 0, 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        size += sum(row_group.column(c).total_compressed_size for c in range(row_group.num_columns))
+        rows += row_group.num_rows
+        if size >= split_bytes or group == metadata.num_row_groups - 1:
+            splits.append(FileSplit(path, relative, index, "row_groups", start, group + 1, rows_before))
+            start, size, rows_before = group + 1, 0, rows_before + rows
+            rows = 0
+    return splits or [FileSplit(path, relative, index)]
+
+
+def _lines_from(handle, offset: int) -> Iterator[tuple[int, bytes]]:
+    """``(offset, line)`` for every line of a binary file from ``offset`` on; lines keep their ``\n``."""
+    handle.seek(offset)
+    position, parts = offset, []
+    while True:
+        chunk = handle.read(_CHUNK)
+        if not chunk:
+            tail = b"".join(parts)
+            if tail:
+                yield position, tail  # a last line without a newline
+            return
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            continue
+        pieces = chunk.split(b"\n")
+        pieces[0] = b"".join(parts) + pieces[0]
+        parts = [pieces.pop()]
+        for piece in pieces:
+            line = piece + b"\n"
+            yield position, line
+            position += len(line)
+
+
+def range_lines(path: str, start: int, end: int | None) -> Iterator[bytes]:
+    """The lines of ``path`` whose first byte lies in ``[start, end)``. A range after the first skips the line
+    running through ``start - 1``: it began earlier (or ended exactly there) and belongs to the range before."""
+    with open_binary(path) as handle:
+        lines = _lines_from(handle, max(0, start - 1))
+        if start > 0:
+            next(lines, None)
+        for position, line in lines:
+            if end is not None and position >= end:
+                return
+            yield line[len(UTF8_BOM):] if position == 0 and line.startswith(UTF8_BOM) else line
+
+
+def count_split_records(split: FileSplit) -> int:
+    """Records (non-blank lines) in a byte-range split: what the reader of that split yields."""
+    return sum(1 for line in range_lines(split.path, split.start, split.end) if line.strip())
+
+
 def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
     """Files named by ``paths`` (files, folders, globs, ``builtin:sample``) as ``(absolute path, relative name)``.
 
@@ -65,7 +169,12 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
         if raw == "builtin:sample":
             found.append((str(SAMPLE_PATH), "sample.jsonl.zst"))
             continue
-        path = os.path.expanduser(raw)
+        from curator.io.filesystem import is_local, local_path
+
+        if not is_local(raw):
+            found.extend(_expand_remote(raw))
+            continue
+        path = local_path(raw) if raw.startswith("file:") else os.path.expanduser(raw)
         if os.path.isdir(path):
             root = path
             matches = _data_files_below(path)
@@ -81,6 +190,24 @@ def expand_paths(paths: list[str]) -> list[tuple[str, str]]:
                                f".warc.wet.gz, {', '.join(s for s, _, scanned in FORMAT_SUFFIXES if scanned)})")
         found.extend((os.path.abspath(m), os.path.relpath(m, root)) for m in sorted(matches))
     return found
+
+
+def _expand_remote(raw: str) -> list[tuple[str, str]]:
+    """A remote folder (scanned like a local one) or file, listed through :mod:`curator.io.filesystem`. Globs are
+    local-only: object stores list by prefix, so name the folder instead."""
+    from curator.io.filesystem import Location
+
+    if glob.has_magic(raw):
+        raise CuratorError(f"input {raw}: globs are supported on local paths only; name the folder instead")
+    where = Location(raw)
+    if where.is_file():
+        return [(where.uri, where.name)]
+    if not where.is_dir():
+        raise CuratorError(f"input not found: {raw}")
+    matches = [f for f in where.walk_files() if detect_format(f.name, strict=False, scanning=True)]
+    if not matches:
+        raise CuratorError(f"input {raw} matched no readable files")
+    return [(f.uri, f.uri[len(where.uri):].lstrip("/")) for f in matches]
 
 
 def _data_files_below(folder: str) -> list[str]:
@@ -115,6 +242,25 @@ _SNIFF_BYTES = 1 << 16
 _SNIFF_LINES = 8
 
 
+def open_binary(path: str):
+    """A seekable binary file for a local path or a remote URI (executors read remote inputs directly)."""
+    from curator.io.filesystem import Location, is_local
+
+    return open(path, "rb") if is_local(path) else Location(path).open_input()
+
+
+def is_local_path(path: str) -> bool:
+    from curator.io.filesystem import is_local
+
+    return is_local(path)
+
+
+def file_size(path: str) -> int:
+    from curator.io.filesystem import Location, is_local
+
+    return os.path.getsize(path) if is_local(path) else Location(path).size()
+
+
 def check_format(path: str, fmt: str = "auto") -> None:
     """Raise :class:`CuratorError` naming ``path`` when its first bytes are not the format its name claims.
 
@@ -127,9 +273,9 @@ def check_format(path: str, fmt: str = "auto") -> None:
     from curator.io.warc import sniff_warc
 
     fmt = detect_format(path) if fmt == "auto" else fmt
-    if os.path.getsize(path) == 0 or fmt == "warc" or sniff_warc(path):  # WARC content is read as WARC, any name
+    if file_size(path) == 0 or fmt == "warc" or sniff_warc(path):  # WARC content is read as WARC, any name
         return
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:
         head = handle.read(_SNIFF_BYTES)
     magic = _MAGIC.get(fmt)
     if magic is not None and not head.startswith(magic):
@@ -190,13 +336,21 @@ def normalize_text(text: str, form: str | None) -> str:
 
 
 def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "auto",
-              html=None) -> Iterator[dict[str, Any]]:
-    """Yield one row per physical record of ``path``: document columns plus ``reason``/``reason_detail``.
+              html=None, split: FileSplit | None = None) -> Iterator[dict[str, Any]]:
+    """Yield one row per physical record of ``path`` (of ``split`` when given): document columns plus
+    ``reason``/``reason_detail``.
 
     WARC/WET files (by name, or by content whatever the name) go to :mod:`curator.io.warc`; ``html`` is its
     ``HtmlOptions`` (extractor choice).
     """
     from curator.io.warc import HtmlOptions, read_warc, sniff_warc
+
+    if split is not None and split.kind == "bytes":
+        yield from _read_range(split, options)
+        return
+    if split is not None and split.kind == "row_groups":
+        yield from _read_parquet(path, relative_name, options, split)
+        return
 
     if fmt == "warc" or sniff_warc(path):  # content wins: a WARC read as JSONL would reject every line
         yield from read_warc(path, relative_name, options, html or HtmlOptions())
@@ -224,7 +378,7 @@ class _ZstdFrames(io.RawIOBase):
 
         # Small input chunks with a large output buffer decode fastest (output of a chunk is joined in one go).
         self._new_decompressor = functools.partial(zstandard.ZstdDecompressor().decompressobj, write_size=1 << 20)
-        self._file = open(path, "rb")
+        self._file = open_binary(path)
         self._path = path
         self._chunk_size = chunk_size
         self._frame = None  # the decompressor of the frame being read; None between frames
@@ -289,8 +443,8 @@ def _open_lines(path: str, fmt: str):
     if fmt == "jsonl.zst" or path.endswith(".zst"):
         return _ZstdFrames(path)
     if fmt == "jsonl.gz" or path.endswith(".gz"):
-        return _SmallReads(gzip.open(path, "rb"))  # gzip.open closes the file it opened
-    return open(path, "rb")
+        return _SmallReads(gzip.open(path if is_local_path(path) else open_binary(path), "rb"))
+    return open_binary(path)
 
 
 def _read_lines(path: str, relative_name: str, options: ReadOptions, fmt: str) -> Iterator[dict[str, Any]]:
@@ -316,6 +470,16 @@ def _read_lines(path: str, relative_name: str, options: ReadOptions, fmt: str) -
         stream.close()
 
 
+def _read_range(split: FileSplit, options: ReadOptions) -> Iterator[dict[str, Any]]:
+    if split.first_record is None:
+        raise CuratorError(f"{split.path}: byte range {split.start}-{split.end} read before its records were counted")
+    ordinal = split.first_record
+    for line in range_lines(split.path, split.start, split.end):
+        if line.strip():
+            ordinal += 1
+            yield _parse_line(line, split.relative, ordinal, options, split.path)
+
+
 def _parse_line(line: bytes, relative_name: str, ordinal: int, options: ReadOptions, path: str) -> dict[str, Any]:
     try:
         decoded = line.decode("utf-8")
@@ -331,19 +495,22 @@ def _parse_line(line: bytes, relative_name: str, ordinal: int, options: ReadOpti
     return _to_document(record, relative_name, ordinal, options, path)
 
 
-def _read_parquet(path: str, relative_name: str, options: ReadOptions) -> Iterator[dict[str, Any]]:
+def _read_parquet(path: str, relative_name: str, options: ReadOptions,
+                  split: FileSplit | None = None) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
-    ordinal = 0
+    ordinal = split.first_record if split is not None else 0
     try:
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=4096):
+        parquet = pq.ParquetFile(path if is_local_path(path) else open_binary(path))
+        groups = list(range(split.start, split.end)) if split is not None else None
+        for batch in parquet.iter_batches(batch_size=4096, row_groups=groups):
             for record in batch.to_pylist():
                 ordinal += 1
                 yield _to_document(record, relative_name, ordinal, options, path)
     except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... on a corrupt footer, page or column chunk
         # The rows after a corrupt page cannot be counted, so the rest of the file is one rejection.
-        where = "the file" if ordinal == 0 else f"the rest of the file after record {ordinal}"
+        rest = "the file" if split is None else f"row groups {split.start}-{split.end - 1} of the file"
+        where = rest if ordinal == (split.first_record if split else 0) else f"the rest of {rest} after record {ordinal}"
         yield _rejection(relative_name, ordinal, b"", options, "corrupt_file",
                          f"{path}: not a readable Parquet file; {where} was rejected: {str(e)[:300]}")
 

@@ -1,8 +1,9 @@
 """Small files the runner keeps next to a run's outputs: atomically written JSON/text and the run lock.
 
-Kept apart from the runner so that a filesystem layer (object stores) can replace these few functions without
-touching the stage logic. Everything here assumes a POSIX file system: ``os.replace`` is atomic and
-``O_CREAT | O_EXCL`` creates a file only when it does not exist.
+All I/O goes through :mod:`curator.io.filesystem`, so the same code serves a local folder and a remote output root.
+Locally ``os.replace`` makes writes atomic and ``O_CREAT | O_EXCL`` makes the lock exclusive; on object stores a
+write is one PUT (whole or absent) and the lock is check-then-create (see
+:meth:`curator.io.filesystem.Location.create_exclusive`).
 """
 
 from __future__ import annotations
@@ -19,32 +20,26 @@ from pathlib import Path
 from typing import Any
 
 from curator.errors import CuratorError
+from curator.io.filesystem import Location, location
 
 
 log = logging.getLogger("curator")
 LOCK_FILE = "_RUN_LOCK"
+MARKER = "_COMPLETE"
+ATTEMPT_PREFIX = "_attempt-"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: "Path | Location | str", text: str) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never a torn one."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(temporary, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    location(path).write_text(text)
 
 
-def read_json(path: Path, what: str) -> dict[str, Any] | None:
+def read_json(path: "Path | Location | str", what: str) -> dict[str, Any] | None:
     """The JSON object in ``path``; None (with a warning naming the file) when it is missing, torn or not an object.
 
     Callers treat None as "not there": an unreadable completion marker means the stage is not complete.
     """
-    path = Path(path)
+    path = location(path)
     try:
         value = json.loads(path.read_text())
     except FileNotFoundError:
@@ -56,6 +51,19 @@ def read_json(path: Path, what: str) -> dict[str, Any] | None:
         log.warning("%s %s does not hold a JSON object; treating it as absent", what, path)
         return None
     return value
+
+
+def committed_folder(stage_dir: "Path | Location | str") -> Location | None:
+    """The folder holding a completed stage's outputs: the attempt its marker names (object stores), else the
+    stage folder itself; None when the stage has no readable marker."""
+    stage_dir = location(stage_dir)
+    marker = read_json(stage_dir / MARKER, "completion marker")
+    if marker is None:
+        return None
+    attempt = marker.get("attempt")
+    if isinstance(attempt, str) and attempt.startswith(ATTEMPT_PREFIX) and "/" not in attempt:
+        return stage_dir / attempt
+    return stage_dir
 
 
 class RunLockedError(CuratorError):
@@ -70,8 +78,8 @@ class RunLock:
     process on this host, is stale and is taken over with a warning (a killed run never blocks the folder for good).
     """
 
-    def __init__(self, root: Path, *, stale_seconds: float = 300.0, heartbeat_seconds: float = 30.0):
-        self.path = Path(root) / LOCK_FILE
+    def __init__(self, root: "Path | Location | str", *, stale_seconds: float = 300.0, heartbeat_seconds: float = 30.0):
+        self.path = location(root) / LOCK_FILE
         self.stale_seconds = stale_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self.run_id = uuid.uuid4().hex[:12]
@@ -84,21 +92,15 @@ class RunLock:
 
     def acquire(self) -> None:
         for _ in range(3):
-            try:
-                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+            self._started = time.time()
+            if not self.path.create_exclusive(json.dumps(self._content(self._started))):
                 holder = self.holder()
                 if not self.is_stale(holder):
                     raise RunLockedError(f"output folder {self.path.parent} is in use by {describe(holder)}; wait for "
                                          f"it to finish, or delete {self.path} if that run is gone") from None
                 log.warning("taking over the stale run lock %s (%s)", self.path, describe(holder))
-                self.path.unlink(missing_ok=True)
+                self.path.remove()
                 continue
-            self._started = time.time()
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(json.dumps(self._content(self._started)))
-                handle.flush()
-                os.fsync(handle.fileno())
             self._thread = threading.Thread(target=self._beat, name="curator-run-lock", daemon=True)
             self._thread.start()
             return
@@ -115,7 +117,7 @@ class RunLock:
     def is_stale(self, holder: dict[str, Any] | None) -> bool:
         if holder is None:  # unreadable: judge by the file's age (a fresh one may be mid-write)
             try:
-                return time.time() - self.path.stat().st_mtime > self.stale_seconds
+                return time.time() - self.path.mtime_ns() / 1e9 > self.stale_seconds
             except FileNotFoundError:
                 return True
         if holder.get("host") == socket.gethostname() and not _pid_alive(holder.get("pid")):
@@ -142,7 +144,7 @@ class RunLock:
             self._thread = None
         holder = self.holder()
         if holder is not None and holder.get("run_id") == self.run_id:
-            self.path.unlink(missing_ok=True)
+            self.path.remove()
 
 
 def describe(holder: dict[str, Any] | None) -> str:

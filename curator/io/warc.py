@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from curator.extract.html import UndecodableError, decode_body, extractor_function
+from curator.io.readers import open_binary
 
 
 DOCUMENT_RECORD_TYPES = ("response", "conversion")
@@ -48,7 +49,7 @@ def sniff_warc(path: str) -> bool:
     A WARC named ``.jsonl.gz`` (or with no extension) is still read as WARC, rather than every line rejected.
     """
     try:
-        with open(path, "rb") as f:
+        with open_binary(path) as f:
             head = f.read(1 << 16)
     except OSError:
         return False
@@ -70,7 +71,7 @@ def _archive(path: str, record_types, parse_http: bool):
 
     # quirks_mode: lenient header parsing for real crawls (ClueWeb09's WARC/0.18 fails the strict parser).
     options = dict(record_types=record_types, parse_http=parse_http, quirks_mode=True, fsspec_args=False)
-    with open(path, "rb") as f:
+    with open_binary(path) as f:
         magic = f.read(4)
         codec_suffix = ".gz" if magic.startswith(_GZIP_MAGIC) else ".zst" if magic == _ZSTD_MAGIC else None
         if codec_suffix is None or path.lower().endswith(codec_suffix):
@@ -151,7 +152,7 @@ def _tail_is_cut(path: str, last_offset: int, declared_length: int) -> bool:
     For gzip, the member holding the last record must end cleanly and nothing may follow it (a partial member
     FastWARC could not parse at all); for plain WARC, the declared Content-Length must fit in the file.
     """
-    with open(path, "rb") as f:
+    with open_binary(path) as f:
         head = f.read(2)
         f.seek(last_offset)
         tail = f.read()

@@ -1,6 +1,6 @@
 """What a run folder holds, read from its files alone (no spec needed): stages in order, their stats and outputs.
 
-Stages are discovered from ``<root>/*/stats.json``, so a stage added to the project shows up in the report without
+Stages are discovered from ``<root>/*/_COMPLETE`` (stats in the folder the marker names), so a stage added to the project shows up in the report without
 edits here. Document stages come in ledger order; sink stages (no ``data/`` folder) follow in the order they finished.
 """
 
@@ -69,17 +69,20 @@ def read_run(root: str | Path, ledger: dict[str, Any] | None = None) -> RunFolde
     if ledger is None:
         ledger_file = root / "ledger.json"
         ledger = json.loads(ledger_file.read_text()) if ledger_file.exists() else {}
+    from curator.io.run_files import committed_folder, read_json
+
     found: dict[str, StageOutput] = {}
-    for stats_file in sorted(root.glob("*/stats.json")):
-        folder = stats_file.parent
-        if folder.name.startswith((".", "_")) or not (folder / MARKER).exists():
+    for stage_dir in sorted(root.glob(f"*/{MARKER}")):
+        stage_dir = stage_dir.parent
+        if stage_dir.name.startswith((".", "_")):
             continue
-        try:
-            marker = json.loads((folder / MARKER).read_text())
-        except ValueError:
-            marker = {}
-        found[folder.name] = StageOutput(folder.name, folder, json.loads(stats_file.read_text()),
-                                         float(marker.get("finished", 0.0)))
+        # Outputs live where the marker says: the stage folder, or the attempt folder it names (object stores).
+        folder = committed_folder(stage_dir)
+        stats = read_json(folder / "stats.json", "stage stats") if folder is not None else None
+        if stats is None:
+            continue
+        marker = read_json(stage_dir / MARKER, "completion marker") or {}
+        found[stage_dir.name] = StageOutput(stage_dir.name, folder.path, stats, float(marker.get("finished", 0.0)))
     order = [row["stage"] for row in ledger.get("stages", []) if row["stage"] in found]
     # Stages the ledger does not list (sinks; document stages after an incomplete one) follow in finishing order,
     # document stages before sinks.

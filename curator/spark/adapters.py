@@ -15,6 +15,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from curator.io.readers import FileSplit
     from curator.stage import BatchStage
 
 
@@ -46,23 +47,62 @@ def map_batch_stage(stage: "BatchStage", df: "DataFrame") -> "DataFrame":
     return df.mapInArrow(run, spark_schema(schema))
 
 
-def read_files(spark: "SparkSession", files: list[tuple[str, str]], schema: pa.Schema,
-               read: Callable[[int, str, str], Iterable[dict[str, Any]]]) -> "DataFrame":
-    """A frame of ``schema`` rows read on the executors, one task per file: ``read(index, path, relative_name)``
-    yields the row dicts of one file (pure Python, see ``curator.io.readers``)."""
+def read_files(spark: "SparkSession", splits: list["FileSplit"], schema: pa.Schema,
+               read: Callable[["FileSplit"], Iterable[dict[str, Any]]]) -> "DataFrame":
+    """A frame of ``schema`` rows read on the executors, one task per split (:func:`curator.io.readers.plan_splits`):
+    ``read(split)`` yields the row dicts of one split (pure Python, see ``curator.io.readers``). Byte-range splits
+    whose record numbering is unknown are counted first, by one parallel pass over the same ranges."""
     from curator.document import spark_schema
     from curator.io.readers import record_batches
 
-    file_table = spark.createDataFrame(
-        [(i, path, rel) for i, (path, rel) in enumerate(files)], "file_index long, path string, rel string"
-    ).repartition(max(1, len(files)), "file_index")
+    splits = count_split_starts(spark, splits)
+    fields = "i long, path string, relative string, file_index long, kind string, start long, stop long, first long"
+    rows = [(i, s.path, s.relative, s.file_index, s.kind, s.start, s.end, s.first_record) for i, s in enumerate(splits)]
+    split_table = spark.createDataFrame(rows, fields).repartition(max(1, len(splits)), "i")
 
     def run(batches: Iterator[pa.RecordBatch]):
         for batch in batches:
-            for index, path, rel in zip(*(batch.column(c).to_pylist() for c in ("file_index", "path", "rel"))):
-                yield from record_batches(read(index, path, rel), schema)
+            for row in batch.to_pylist():
+                yield from record_batches(read(_split_of(row)), schema)
 
-    return file_table.mapInArrow(run, spark_schema(schema))
+    return split_table.mapInArrow(run, spark_schema(schema))
+
+
+def count_split_starts(spark: "SparkSession", splits: list["FileSplit"]) -> list["FileSplit"]:
+    """``splits`` with every ``first_record`` filled in: records per byte range counted on the executors, then
+    summed in file order on the driver (one integer per range comes back)."""
+    import dataclasses
+
+    pending = [i for i, s in enumerate(splits) if s.first_record is None or s.kind == "bytes"]
+    if all(splits[i].first_record is not None for i in pending):
+        return splits
+    rows = [(i, splits[i].path, splits[i].relative, splits[i].file_index, splits[i].kind, splits[i].start,
+             splits[i].end, 0) for i in pending]
+    fields = "i long, path string, relative string, file_index long, kind string, start long, stop long, first long"
+
+    def count(batches: Iterator[pa.RecordBatch]):
+        from curator.io.readers import count_split_records
+
+        for batch in batches:
+            out = [{"i": row["i"], "n": count_split_records(_split_of(row))} for row in batch.to_pylist()]
+            yield pa.RecordBatch.from_pylist(out, schema=pa.schema([("i", pa.int64()), ("n", pa.int64())]))
+
+    table = spark.createDataFrame(rows, fields).repartition(max(1, len(rows)), "i")
+    counts = {row["i"]: row["n"] for row in table.mapInArrow(count, "i long, n long").collect()}
+    result, before = list(splits), {}
+    for i in pending:  # in file order, ranges in offset order
+        split = splits[i]
+        start = before.get(split.file_index, 0)
+        result[i] = dataclasses.replace(split, first_record=start)
+        before[split.file_index] = start + counts[i]
+    return result
+
+
+def _split_of(row: dict[str, Any]) -> "FileSplit":
+    from curator.io.readers import FileSplit
+
+    return FileSplit(row["path"], row["relative"], row["file_index"], row["kind"], row["start"], row["stop"],
+                     row["first"])
 
 
 def ship_file(spark: "SparkSession", path: str) -> None:
@@ -139,5 +179,5 @@ def sum_counts_per_file(spark: "SparkSession", paths: list[str], count: Callable
     return {row["key"]: row["n"] for row in summed}
 
 
-__all__ = ["arrow_schema_of", "map_batch_stage", "map_batches", "map_broadcast_stage", "read_files", "ship_file",
+__all__ = ["arrow_schema_of", "count_split_starts", "map_batch_stage", "map_batches", "map_broadcast_stage", "read_files", "ship_file",
            "shipped_path", "sum_counts_per_file", "worker_stage"]

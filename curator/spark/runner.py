@@ -3,9 +3,18 @@
 For every document stage the runner reads the previous stage's kept output, asks the stage to annotate it, writes
 kept rows to ``<root>/<stage>/data`` and rejected rows (with ``stage``, ``reason``, ``reason_detail``) to
 ``<root>/<stage>/rejected``, counts both *from the written data*, checks ``in = kept + rejected``, writes
-``stats.json`` and finally a ``_COMPLETE`` marker holding the stage's fingerprint. Everything is first written to a
-temporary folder that is renamed into place, so a failed stage leaves nothing that looks finished, and a rerun skips
-every stage whose marker matches the current spec and input files.
+``stats.json`` and finally a ``_COMPLETE`` marker holding the stage's fingerprint. A rerun skips every stage whose
+marker matches the current spec and input files.
+
+The output root may be a local path, a ``file://`` URI or a remote one (``hdfs://``, ``s3://``, ...); every file
+the runner writes itself goes through :mod:`curator.io.filesystem`. How a stage commits depends on the filesystem:
+
+* rename is atomic (local disks, HDFS): the stage folder is built under a hidden temporary name, marker included,
+  and renamed into place, so a failed stage leaves nothing that looks finished;
+* rename is a copy (object stores): the stage writes into ``<stage>/_attempt-<id>/`` and the marker, written last
+  at ``<stage>/_COMPLETE``, names that attempt. Readers go through :meth:`PipelineRunner.stage_output`, which trusts
+  only the attempt the marker names; attempts no marker names (killed or superseded runs) are deleted when the
+  stage is computed again.
 
 A run holds a lock on its output root (:class:`curator.io.run_files.RunLock`), so two runs never write one folder;
 its scratch space is its own (``_scratch/<run id>``). Temporaries left by killed runs are removed when their stage is
@@ -19,7 +28,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 import uuid
 from contextlib import contextmanager
@@ -27,17 +35,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from curator.atomic import atomic_folder, remove_stale_staging
 from curator.document import REASON, REASON_DETAIL, STAGE
 from curator.errors import CuratorError, LedgerError
-from curator.io.run_files import RunLock, atomic_write_text, read_json
+from curator.io.filesystem import Location, check_spark_scheme
+from curator.io.run_files import ATTEMPT_PREFIX, MARKER, RunLock, atomic_write_text, committed_folder, read_json
 from curator.progress import QuietProgress, StageProgress
 from curator.specs import PipelineSpec, StageSpec
 from curator.stage import StageContext
 
 
 log = logging.getLogger("curator")
-MARKER = "_COMPLETE"
 LEDGER = "ledger.json"
 
 
@@ -58,13 +65,19 @@ class PipelineRunner:
         from curator.specs import check_spark_master
 
         self.spec = spec
-        self.root = spec.output_root(output)
+        self.out: Location = spec.output_root(output)
         self.master = check_spark_master(master, "--master") if master is not None else None
         self._spark = spark
         self._lock: RunLock | None = None
         self._lock_depth = 0
         self._input_digest: str | None = None
         self.progress = progress or QuietProgress()
+
+    @property
+    def root(self) -> "Path | Location":
+        """The output root: a :class:`Path` for a local run (what callers and tests open files under), else the
+        remote :class:`Location`."""
+        return self.out.path if self.out.is_local else self.out
 
     @property
     def spark(self):
@@ -84,19 +97,21 @@ class PipelineRunner:
 
     def prepare_root(self) -> None:
         """Create the output root, or say in one line why it cannot be used."""
-        if self.root.exists() and not self.root.is_dir():
-            raise CuratorError(f"output path {self.root} is a file, not a folder; choose another --output")
+        if not self.out.is_local:  # the session must have the scheme's connector before anything is written
+            check_spark_scheme(self.spark, self.out.uri, "output")
+        if self.out.is_file():
+            raise CuratorError(f"output path {self.out} is a file, not a folder; choose another --output")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.out.mkdir()
         except OSError as error:
-            raise CuratorError(f"cannot create the output folder {self.root}: {error.strerror or error}; "
+            raise CuratorError(f"cannot create the output folder {self.out}: {getattr(error, 'strerror', None) or error}; "
                                "choose another --output") from None
-        if not os.access(self.root, os.W_OK | os.X_OK):
-            raise CuratorError(f"output folder {self.root} is not writable; choose another --output")
+        if self.out.is_local and not os.access(self.out.uri, os.W_OK | os.X_OK):
+            raise CuratorError(f"output folder {self.out} is not writable; choose another --output")
 
     def require_root(self) -> None:
         """For commands that read a finished run (ledger): the root must exist."""
-        if not self.root.is_dir():
+        if not self.out.is_dir():
             raise CuratorError(f"no run at {self.root}: the folder does not exist (check --output or the spec's "
                                "output, or run `curator run` first)")
 
@@ -109,7 +124,7 @@ class PipelineRunner:
         """Hold the output root's run lock (re-entrant within this runner); refuse when another run holds it."""
         if self._lock_depth == 0:
             self.prepare_root()
-            lock = RunLock(self.root)
+            lock = RunLock(self.out)
             lock.acquire()
             self._lock = lock
             self._remove_stale_scratch()
@@ -124,24 +139,30 @@ class PipelineRunner:
 
     def _remove_stale_scratch(self) -> None:
         # Called with the lock held: any scratch folder present belongs to a run that died.
-        for entry in (self.root / "_scratch").glob("*"):
-            shutil.rmtree(entry, ignore_errors=True)
+        for entry in (self.out / "_scratch").children():
+            entry.remove_tree()
 
     # -- paths and fingerprints -------------------------------------------------------------------------------
 
-    def stage_dir(self, name: str) -> Path:
-        return self.root / name
+    def stage_dir(self, name: str) -> Location:
+        return self.out / name
+
+    def stage_output(self, name: str) -> Location:
+        """The folder holding a stage's ``data``, ``rejected`` and ``stats.json``: the attempt its marker names
+        (object stores), else the stage folder itself."""
+        return committed_folder(self.stage_dir(name)) or self.stage_dir(name)
 
     def input_digest(self) -> str:
         """Hash of the resolved input listing: every file's path, size and modification time, so that an added,
         removed or rewritten file recomputes ingest and everything after it. Computed once per runner."""
         if self._input_digest is None:
+            from curator.io.filesystem import location
             from curator.io.readers import expand_paths
 
             digest = hashlib.sha256()
             for path, relative in expand_paths(self.spec.input.paths):
-                info = os.stat(path)
-                digest.update(json.dumps([path, relative, info.st_size, info.st_mtime_ns]).encode())
+                file = location(path)
+                digest.update(json.dumps([path, relative, file.size(), file.mtime_ns()]).encode())
             self._input_digest = digest.hexdigest()
         return self._input_digest
 
@@ -162,7 +183,7 @@ class PipelineRunner:
         return self.read_stats(name) is not None
 
     def read_stats(self, name: str) -> dict[str, Any] | None:
-        return read_json(self.stage_dir(name) / "stats.json", "stage stats")
+        return read_json(self.stage_output(name) / "stats.json", "stage stats")
 
     def previous_document_stage(self, name: str) -> StageSpec | None:
         previous = None
@@ -208,7 +229,7 @@ class PipelineRunner:
         reasons = ", ".join(f"{k}={v}" for k, v in stats.get("rejected", {}).items())
         raise EmptyOutputError(
             f"stage {result.name!r} kept 0 of {stats['in']} documents ({reasons}); check the input and the stage's "
-            f"settings (rejected rows: {self.stage_dir(result.name) / 'rejected'}), or set allow_empty_output: true "
+            f"settings (rejected rows: {self.stage_output(result.name) / 'rejected'}), or set allow_empty_output: true "
             "in the spec"
         )
 
@@ -223,37 +244,63 @@ class PipelineRunner:
                 f"run `curator stage {self.spec.source_path or 'SPEC'} {previous.name}` first (or `curator run`)"
             )
 
-        # Temporaries of killed runs can hold complete-looking shards; nothing reads them, and they are removed here
-        # (under the lock, so they cannot belong to a live run).
-        remove_stale_staging(final)
+        # Temporaries and attempts of killed runs can hold complete-looking shards; nothing reads them, and they are
+        # removed here (under the lock, so they cannot belong to a live run).
+        self._remove_stale_outputs(name)
         self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
-        scratch = self.root / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
+        scratch = self.out / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
         started = time.time()
         stage = stage_spec.build()
         ctx = StageContext(
-            spark=self.spark, run_dir=self.root, scratch_dir=scratch, stage_name=name,
-            default_parallelism=self.spark.sparkContext.defaultParallelism, input_spec=self.spec.input,
+            spark=self.spark, run_dir=self.root, scratch_dir=scratch.path if scratch.is_local else scratch,
+            stage_name=name, default_parallelism=self.spark.sparkContext.defaultParallelism,
+            input_spec=self.spec.input,
         )
+        attempt_name = f"{ATTEMPT_PREFIX}{uuid.uuid4().hex[:12]}"
+        # Where rename is atomic the whole stage folder is built aside and renamed in; elsewhere it is built in
+        # place as an attempt that only the marker, written last, makes visible.
+        tmp = (self.out / f".{name}.tmp-{uuid.uuid4().hex[:8]}" if final.atomic_rename else final / attempt_name)
+        committed = False
         try:
-            input_df = None if previous is None else self.spark.read.parquet(str(self.stage_dir(previous.name) / "data"))
-            with atomic_folder(final) as tmp:
-                with self.progress.running(self.spark, name):
-                    if stage_spec.is_sink:
-                        stats = self._run_sink(stage, input_df, ctx, tmp)
-                    else:
-                        stats = self._run_documents(stage, input_df, ctx, tmp, previous)
-                stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
-                             fingerprint=self.fingerprint(name))
-                (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
+            input_df = None if previous is None else self.spark.read.parquet(
+                (self.stage_output(previous.name) / "data").spark_path)
+            with self.progress.running(self.spark, name):
+                if stage_spec.is_sink:
+                    stats = self._run_sink(stage, input_df, ctx, tmp)
+                else:
+                    stats = self._run_documents(stage, input_df, ctx, tmp, previous)
+            stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
+                         fingerprint=self.fingerprint(name))
+            (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
+            if final.atomic_rename:
                 # The marker goes in before the rename, so the folder appears under its final name already complete.
                 write_marker(tmp, self.fingerprint(name))
+                tmp.rename(final)
+            else:
+                write_marker(final, self.fingerprint(name), attempt=attempt_name)
+            committed = True
         finally:
-            shutil.rmtree(scratch.parent, ignore_errors=True)
+            if not committed:
+                tmp.remove_tree()
+            scratch.parent.remove_tree()
+        if not final.atomic_rename:
+            self._remove_stale_outputs(name)  # the attempt this one replaced
         self.progress.finished(name, stats, stats["seconds"])
         self.write_ledger()
         return StageResult(name, False, stats)
 
-    def _run_documents(self, stage, input_df, ctx: StageContext, tmp: Path, previous: StageSpec | None) -> dict:
+    def _remove_stale_outputs(self, name: str) -> None:
+        """Delete what killed or superseded computations of ``name`` left: hidden staging siblings, and attempt
+        folders its marker does not name."""
+        for entry in self.out.children():
+            if entry.name.startswith(f".{name}.tmp-"):
+                entry.remove_tree()
+        named = self.stage_output(name)
+        for entry in self.stage_dir(name).children():
+            if entry.name.startswith(ATTEMPT_PREFIX) and entry != named:
+                entry.remove_tree()
+
+    def _run_documents(self, stage, input_df, ctx: StageContext, tmp: Location, previous: StageSpec | None) -> dict:
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
@@ -262,17 +309,17 @@ class PipelineRunner:
         frame = annotated.frame.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             kept = frame.filter(F.col(REASON).isNull()).drop(REASON, REASON_DETAIL)
-            kept.write.mode("overwrite").option("compression", "zstd").parquet(str(tmp / "data"))
+            kept.write.mode("overwrite").option("compression", "zstd").parquet((tmp / "data").spark_path)
             rejected = frame.filter(F.col(REASON).isNotNull()).withColumn(STAGE, F.lit(ctx.stage_name))
-            rejected.write.mode("overwrite").option("compression", "zstd").parquet(str(tmp / "rejected"))
+            rejected.write.mode("overwrite").option("compression", "zstd").parquet((tmp / "rejected").spark_path)
         finally:
             frame.unpersist()
 
         # Counts come from what was written, not from accumulators.
-        kept_count = self.spark.read.parquet(str(tmp / "data")).count()
+        kept_count = self.spark.read.parquet((tmp / "data").spark_path).count()
         by_reason = {
             row[REASON]: row["count"]
-            for row in self.spark.read.parquet(str(tmp / "rejected")).groupBy(REASON).count().collect()
+            for row in self.spark.read.parquet((tmp / "rejected").spark_path).groupBy(REASON).count().collect()
         }
         rejected_count = sum(by_reason.values())
         if previous is None:
@@ -294,7 +341,7 @@ class PipelineRunner:
             **({"totals": totals} if totals else {}), **groups, **written,
         }
 
-    def _column_totals(self, columns: list[str], tmp: Path) -> dict[str, int]:
+    def _column_totals(self, columns: list[str], tmp: Location) -> dict[str, int]:
         """Sums of the stage's summed columns over both written outputs (counts come from data)."""
         if not columns:
             return {}
@@ -302,7 +349,7 @@ class PipelineRunner:
 
         totals = dict.fromkeys(columns, 0)
         for part in ("data", "rejected"):
-            frame = self.spark.read.parquet(str(tmp / part))
+            frame = self.spark.read.parquet((tmp / part).spark_path)
             present = [c for c in columns if c in frame.columns]
             if present:
                 row = frame.agg(*[F.sum(c).alias(c) for c in present]).first()
@@ -310,13 +357,13 @@ class PipelineRunner:
                     totals[c] += int(row[c] or 0)
         return totals
 
-    def _group_counts(self, column: str, tmp: Path) -> dict[str, dict[str, int]]:
+    def _group_counts(self, column: str, tmp: Location) -> dict[str, dict[str, int]]:
         """Kept and rejected documents and characters per value of ``column``, from both written outputs."""
         from pyspark.sql import functions as F
 
         counts: dict[str, dict[str, int]] = {}
         for part, prefix in (("data", "kept"), ("rejected", "rejected")):
-            frame = self.spark.read.parquet(str(tmp / part))
+            frame = self.spark.read.parquet((tmp / part).spark_path)
             if column not in frame.columns:
                 continue
             rows = frame.groupBy(column).agg(F.count("*").alias("docs"), F.sum(F.length("text")).alias("chars"))
@@ -327,11 +374,12 @@ class PipelineRunner:
                 entry[f"{prefix}_chars"] += int(row["chars"] or 0)
         return dict(sorted(counts.items()))
 
-    def _run_sink(self, stage, input_df, ctx: StageContext, tmp: Path) -> dict:
+    def _run_sink(self, stage, input_df, ctx: StageContext, tmp: Location) -> dict:
         if input_df is None:
             raise CuratorError(f"sink stage {ctx.stage_name!r} needs a document stage before it")
-        tmp.mkdir(parents=True, exist_ok=True)
-        return {"sink": True, **stage.run_sink(input_df, ctx, tmp)}
+        tmp.mkdir()
+        # Sinks write files with local APIs (tokenizer trainers, shard writers); specs refuse them on remote roots.
+        return {"sink": True, **stage.run_sink(input_df, ctx, tmp.path)}
 
     # -- ledger -----------------------------------------------------------------------------------------------
 
@@ -358,14 +406,15 @@ class PipelineRunner:
 
     def write_ledger(self) -> dict[str, Any]:
         ledger = self.ledger()
-        atomic_write_text(self.root / LEDGER, json.dumps(ledger, indent=2))
-        from curator.report import write_reports
+        atomic_write_text(self.out / LEDGER, json.dumps(ledger, indent=2))
+        if self.out.is_local:
+            from curator.report import write_reports
 
-        write_reports(self.root, ledger)  # report.md from the stats alone: cheap enough after every stage
+            write_reports(self.root, ledger)  # report.md from the stats alone: cheap enough after every stage
         if ledger["input"] is not None and not ledger["balanced"]:
             raise LedgerError(
                 f"ledger does not balance: input {ledger['input']} != kept {ledger['kept']} + rejected "
-                f"{ledger['rejected_total']} (see {self.root / LEDGER})"
+                f"{ledger['rejected_total']} (see {self.out / LEDGER})"
             )
         return ledger
 
@@ -374,10 +423,16 @@ class PipelineRunner:
         written stage output; returns the path of ``report.html``."""
         from curator.report import write_reports
 
+        if not self.out.is_local:
+            log.warning("the run report reads stage folders with local file APIs; skipped for the remote root %s "
+                        "(ledger.json and every stats.json are written)", self.out)
+            return self.out / LEDGER
         with self.progress.running(self.spark, "report"):
             return write_reports(self.root, self.ledger(), spark=self.spark)
 
 
-def write_marker(folder: Path, fingerprint: str) -> None:
-    """The completion marker, written atomically: a torn marker cannot exist (and a corrupt one reads as absent)."""
-    atomic_write_text(folder / MARKER, json.dumps({"fingerprint": fingerprint, "finished": time.time()}))
+def write_marker(folder: Location, fingerprint: str, attempt: str | None = None) -> None:
+    """The completion marker, written atomically: a torn marker cannot exist (and a corrupt one reads as absent).
+    ``attempt`` names the attempt folder readers must use (object stores)."""
+    atomic_write_text(folder / MARKER, json.dumps({"fingerprint": fingerprint, "finished": time.time(),
+                                                   **({"attempt": attempt} if attempt else {})}))

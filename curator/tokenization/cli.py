@@ -34,7 +34,7 @@ def register(app) -> None:
         """Sample the corpus on Spark and train the recipe's tokenizer on the driver."""
         from curator.progress import spark_step, step
         from curator.report.checks import tokenizer_size_warning
-        from curator.tokenization.job import read_corpus
+        from curator.spark.tokenize_ops import read_corpus
         from curator.tokenization.recipe import load_recipe
         from curator.tokenization.train import sample_training_texts, train_from_texts, write_artifact
 
@@ -70,7 +70,8 @@ def register(app) -> None:
         force: bool = typer.Option(False, "--force", help="replace an existing tokens folder"),
     ):
         """Encode documents into Megatron .bin/.idx shards plus manifest.json."""
-        from curator.tokenization.job import TokenizeOptions, read_corpus, tokenize_to_folder
+        from curator.spark.tokenize_ops import read_corpus, tokenize_to_folder
+        from curator.tokenization.job import TokenizeOptions
         from curator.tokenization.tokenizer import read_bundle
 
         if dtype not in ("auto", "uint16", "int32"):

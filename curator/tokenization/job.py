@@ -1,4 +1,5 @@
-"""The tokenize job: Spark encodes documents in batches and every task writes its own Megatron shard(s).
+"""The tokenize job's per-partition and driver logic (no Spark here; :mod:`curator.spark.tokenize_ops` runs it):
+every task encodes its documents in batches and writes its own Megatron shard(s).
 
 Each task loads the tokenizer once (from bytes shipped in the closure), encodes each Arrow batch with the
 tokenizer's batch encoder, appends the end-of-document id and streams the ids into a :class:`ShardWriter`, which
@@ -22,27 +23,22 @@ import itertools
 import json
 import logging
 import os
-import uuid
+import shutil
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import Any, Iterator, Literal
 
 import numpy as np
 import pyarrow as pa
 
-from curator.atomic import atomic_folder, remove_stale_staging
-from curator.errors import CuratorError
+from curator.io.filesystem import Location, location
 from curator.tokenization.manifest import Manifest, ShardEntry, TokenizerRef, write_manifest
 from curator.tokenization.provenance import ProvenanceBuffer, sidecar_name
-from curator.tokenization.rehydrate import RehydrationConfig, copies_column
-from curator.tokenization.shards import ShardWriter, check_vocab_fits, dtype_for_vocab, remove_stale_temporaries
+from curator.tokenization.rehydrate import RehydrationConfig
+from curator.tokenization.shards import TEMP_MARKER, ShardWriter, check_vocab_fits, dtype_for_vocab
 from curator.tokenization.tokenizer import Tokenizer, TokenizerBundle
 from curator.tokenization.train import EmptyCorpusError
-
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
 
 
 log = logging.getLogger("curator.tokenization")
@@ -52,7 +48,7 @@ REJECTED_FILE = "rejected.jsonl"
 TOKENIZER_SUBDIR = "tokenizer"
 SHARD_PREFIX = "part"
 
-_RESULT_SCHEMA = pa.schema([
+RESULT_SCHEMA = pa.schema([
     pa.field("prefix", pa.string()), pa.field("documents", pa.int64()), pa.field("tokens", pa.int64()),
     pa.field("sha256_bin", pa.string()), pa.field("sha256_idx", pa.string()),
     pa.field("unique_documents", pa.int64()), pa.field("unique_tokens", pa.int64()),
@@ -124,6 +120,10 @@ def tokenize_partition(batches: Iterator[pa.RecordBatch], partition: int, bundle
     Input columns: ``id``, ``text`` and optionally ``source``, ``url``, ``copy`` (rehydration repeat, 0 = first).
     """
     tokenizer = worker_tokenizer(bundle)
+    target = location(folder)
+    # Shards are written where the task runs; on a remote target each finished shard is then uploaded (one PUT a
+    # file: an object appears whole or not at all) and the local copy deleted.
+    work_folder = target.path if target.is_local else Path(tempfile.mkdtemp(prefix="curator-shards-"))
     results: list[dict[str, Any]] = []
     rejected: list[tuple[str, str]] = []
     writer: ShardWriter | None = None
@@ -132,6 +132,10 @@ def tokenize_partition(batches: Iterator[pa.RecordBatch], partition: int, bundle
     def close_shard() -> None:
         info = writer.close()
         name = sidecar.write(info.prefix) if provenance else None
+        if not target.is_local:
+            for file in (writer.bin_path, *([Path(info.prefix).parent / name] if name else []), writer.idx_path):
+                (target / file.name).upload_file(file)
+                file.unlink()
         results.append({"prefix": Path(info.prefix).name, "documents": info.documents, "tokens": info.tokens,
                         "sha256_bin": info.sha256_bin, "sha256_idx": info.sha256_idx,
                         "unique_documents": sidecar.unique_documents, "unique_tokens": sidecar.unique_tokens,
@@ -160,7 +164,7 @@ def tokenize_partition(batches: Iterator[pa.RecordBatch], partition: int, bundle
             while start < lengths.size:
                 if writer is None:
                     shard_number = len(results)
-                    writer = ShardWriter(Path(folder) / f"{SHARD_PREFIX}-{partition:05d}-{shard_number:04d}", dtype)
+                    writer = ShardWriter(work_folder / f"{SHARD_PREFIX}-{partition:05d}-{shard_number:04d}", dtype)
                 end = lengths.size
                 if target_shard_tokens:
                     # Fewest documents that bring this shard to the target (at least one; documents never split).
@@ -182,9 +186,11 @@ def tokenize_partition(batches: Iterator[pa.RecordBatch], partition: int, bundle
     finally:
         if writer is not None:  # an exception escaped: leave nothing half-written
             writer.abort()
+        if not target.is_local:
+            shutil.rmtree(work_folder, ignore_errors=True)
     rows = results + [{"rejected_id": i, "rejected_reason": r} for i, r in rejected]
     if rows:
-        yield pa.RecordBatch.from_pylist(rows, schema=_RESULT_SCHEMA)
+        yield pa.RecordBatch.from_pylist(rows, schema=RESULT_SCHEMA)
 
 
 # -- the driver -----------------------------------------------------------------------------------------------------
@@ -196,51 +202,14 @@ def choose_dtype(vocab_size: int, requested: str = "auto") -> np.dtype:
     return check_vocab_fits(vocab_size, requested)
 
 
-def write_token_shards(df: "DataFrame", bundle: TokenizerBundle, folder: str | Path,
-                       options: TokenizeOptions = TokenizeOptions()) -> Manifest:
-    """Tokenize ``df`` (columns ``id``, ``text``) into shards + ``manifest.json`` inside ``folder``."""
-    from pyspark import TaskContext
-    from pyspark.sql import functions as F
-
-    folder = Path(folder).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    if "text" not in df.columns:
-        raise CuratorError(f"the corpus has no `text` column (columns: {df.columns})")
+def finish_token_folder(folder: "str | Path | Location", results: list[dict[str, Any]], bundle: TokenizerBundle,
+                        options: TokenizeOptions, dtype_name: str, run_record: dict[str, Any]) -> Manifest:
+    """On the driver, from the result rows the tasks reported: delete what no task reported, write
+    ``rejected.jsonl``, the tokenizer copy and, last, ``manifest.json`` (the folder's commit record: readers trust
+    only the shards it lists)."""
+    folder = location(folder)
     vocab_size = int(bundle.meta["vocab_size"])
-    dtype = choose_dtype(vocab_size, options.dtype)
-
-    id_column = F.col("id") if "id" in df.columns else F.monotonically_increasing_id()
-    optional = [F.col(c).cast("string").alias(c) if c in df.columns else F.lit(None).cast("string").alias(c)
-                for c in ("source", "url")]
-    frame = df.select(id_column.cast("string").alias("id"), F.col("text"), *optional)
     rehydration = options.rehydration
-    if rehydration is not None:
-        if rehydration.size_column not in df.columns:
-            raise CuratorError(f"rehydration needs the column {rehydration.size_column!r} (written by the dedup "
-                               f"stage); the corpus has {df.columns}")
-        # One row per copy, before the shuffle, so the copies of a document land far apart.
-        frame = (df.select(id_column.cast("string").alias("id"), F.col("text"), *optional,
-                           copies_column(rehydration).alias("_copies"))
-                 .withColumn("copy", F.explode(F.sequence(F.lit(0), F.col("_copies") - 1))).drop("_copies"))
-    if options.shuffle_seed is not None:
-        partitions = options.num_shards or frame.rdd.getNumPartitions()
-        frame = (frame.withColumn("_order", F.rand(options.shuffle_seed)).repartition(partitions, "_order")
-                 .sortWithinPartitions("_order").drop("_order"))
-    elif options.num_shards:
-        frame = frame.repartition(options.num_shards)
-
-    folder_text, dtype_name, target = str(folder), dtype.name, options.target_shard_tokens
-    run_record = {"run_id": uuid.uuid4().hex, "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  **(options.run_record or {})}
-    run_id, provenance = run_record["run_id"], options.provenance
-
-    def run(batches):
-        partition = TaskContext.get().partitionId()
-        yield from tokenize_partition(batches, partition, bundle, folder_text, dtype_name, target, run_id, provenance)
-
-    from curator.document import spark_schema
-
-    results = frame.mapInArrow(run, spark_schema(_RESULT_SCHEMA)).collect()
     shards = sorted((r for r in results if r["prefix"] is not None), key=lambda r: r["prefix"])
     rejected = [(r["rejected_id"], r["rejected_reason"]) for r in results if r["rejected_reason"] is not None]
     _remove_leftovers(folder, {r["prefix"] for r in shards})
@@ -252,9 +221,9 @@ def write_token_shards(df: "DataFrame", bundle: TokenizerBundle, folder: str | P
         detail = f" ({sum(rejected_counts.values())} rejected: {rejected_counts})" if rejected else ""
         raise EmptyCorpusError(f"no document produced tokens: the corpus is empty{detail}")
     if rejected:
-        with open(folder / REJECTED_FILE, "w") as handle:
-            for doc_id, reason in sorted(rejected, key=lambda x: (x[1], str(x[0]))):
-                handle.write(json.dumps({"id": doc_id, "reason": reason}) + "\n")
+        (folder / REJECTED_FILE).write_text("".join(
+            json.dumps({"id": doc_id, "reason": reason}) + "\n"
+            for doc_id, reason in sorted(rejected, key=lambda x: (x[1], str(x[0])))))
     if options.copy_tokenizer:
         bundle.write(folder / TOKENIZER_SUBDIR)
     manifest = Manifest(
@@ -280,68 +249,21 @@ def write_token_shards(df: "DataFrame", bundle: TokenizerBundle, folder: str | P
     return manifest
 
 
-def _remove_leftovers(folder: Path, reported: set[str]) -> None:
+
+
+def _remove_leftovers(folder: Location, reported: set[str]) -> None:
     """Delete temporaries of killed attempts and shard files no successful task reported."""
-    removed = remove_stale_temporaries(folder)
-    for path in list(folder.glob(f"{SHARD_PREFIX}-*.bin")) + list(folder.glob(f"{SHARD_PREFIX}-*.idx")) + list(
-            folder.glob(f"{SHARD_PREFIX}-*{sidecar_name('')}")):
-        if path.name.split(".")[0] not in reported:
-            path.unlink(missing_ok=True)
-            removed.append(path)
+    removed = []
+    for entry in folder.children():
+        stem = entry.name.split(".")[0]
+        is_temporary = entry.name.startswith(".") and TEMP_MARKER in entry.name
+        is_shard_file = entry.name.startswith(f"{SHARD_PREFIX}-") and (
+            entry.name.endswith((".bin", ".idx")) or entry.name.endswith(sidecar_name("")))
+        if is_temporary or (is_shard_file and stem not in reported):
+            entry.remove()
+            removed.append(entry)
     if removed:
         log.info("removed %d leftover file(s) of failed or earlier attempts in %s", len(removed), folder)
-
-
-def tokenize_to_folder(df: "DataFrame", bundle: TokenizerBundle, output: str | Path,
-                       options: TokenizeOptions = TokenizeOptions(), overwrite: bool = False) -> Manifest:
-    """Like :func:`write_token_shards` into a hidden staging folder renamed to ``output`` only on success."""
-    output = Path(output).resolve()
-    if output.exists() and any(output.iterdir()) and not overwrite:
-        raise CuratorError(f"{output} exists and is not empty; pass --force to replace it")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # Staging folders of killed runs are hidden siblings; they are never mistaken for a tokens folder.
-    remove_stale_staging(output)
-    with atomic_folder(output) as staging:
-        manifest = write_token_shards(df, bundle, staging, options)
-    return manifest
-
-
-def read_corpus(spark: "SparkSession", paths: list[str]) -> "DataFrame":
-    """Documents to tokenize or train on: a stage output (Parquet folder, or a stage folder holding ``data/``),
-    Parquet files, or JSONL (``.jsonl``/``.jsonl.gz``/``.jsonl.zst``, read with the project's readers so every
-    record is accounted for). Only ``id`` and ``text`` (and ``lang`` when present) are used."""
-    resolved: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir() and (path / "data").is_dir():
-            path = path / "data"  # a pipeline stage folder
-        resolved.append(str(path))
-    if all(_is_parquet(p) for p in resolved):
-        return spark.read.parquet(*resolved)
-    return _read_documents(spark, resolved)
-
-
-def _is_parquet(path: str) -> bool:
-    p = Path(path)
-    if p.is_dir():
-        return any(p.rglob("*.parquet"))
-    return p.suffix == ".parquet"
-
-
-def _read_documents(spark: "SparkSession", paths: list[str]) -> "DataFrame":
-    """JSONL and mixed inputs through ``curator.io.readers``; unreadable records keep their id with a null text."""
-    from curator.document import DOCUMENT_FIELDS
-    from curator.io.readers import ReadOptions, expand_paths, read_file
-    from curator.spark.adapters import read_files
-
-    names = [f.name for f in DOCUMENT_FIELDS]
-
-    def read(index: int, path: str, rel: str):
-        # An unreadable record keeps a null text: it becomes a tokenize_missing_text rejection.
-        return ({n: (row.get(n) if n != "text" or row.get("reason") is None else None) for n in names}
-                for row in read_file(path, rel, ReadOptions()))
-
-    return read_files(spark, expand_paths(paths), pa.schema(DOCUMENT_FIELDS), read)
 
 
 def tokenize_stats(manifest: Manifest, folder: Path) -> dict[str, Any]:
@@ -354,6 +276,6 @@ def tokenize_stats(manifest: Manifest, folder: Path) -> dict[str, Any]:
 
 
 __all__ = [
-    "REJECT_EMPTY", "REJECT_MISSING_TEXT", "TokenizeOptions", "choose_dtype", "encode_documents", "flatten",
-    "read_corpus", "tokenize_partition", "tokenize_stats", "tokenize_to_folder", "write_token_shards",
+    "REJECT_EMPTY", "REJECT_MISSING_TEXT", "RESULT_SCHEMA", "TokenizeOptions", "choose_dtype", "encode_documents",
+    "finish_token_folder", "flatten", "tokenize_partition", "tokenize_stats",
 ]

@@ -18,7 +18,6 @@ or Megatron's ``--data-path``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -97,7 +96,9 @@ class Manifest(_Strict):
 
 def load_manifest(folder: str | Path) -> Manifest:
     """Read and validate ``<folder>/manifest.json``; raise :class:`ManifestError` with the reason otherwise."""
-    path = Path(folder) / MANIFEST_NAME
+    from curator.io.filesystem import location
+
+    path = location(folder) / MANIFEST_NAME
     if not path.is_file():
         raise ManifestError(f"no {MANIFEST_NAME} in {folder}: not a tokens folder written by `curator tokenize`")
     try:
@@ -110,15 +111,14 @@ def load_manifest(folder: str | Path) -> Manifest:
         raise ManifestError(f"{path} is invalid: {error}") from error
 
 
-def write_manifest(folder: str | Path, manifest: Manifest) -> Path:
-    """Write ``manifest.json`` atomically (temporary file, then rename) and return its path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / MANIFEST_NAME
-    temporary = folder / f".{MANIFEST_NAME}.tmp-{os.getpid()}"
-    temporary.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
-    os.replace(temporary, path)
-    return path
+def write_manifest(folder, manifest: Manifest):
+    """Write ``manifest.json`` atomically (a renamed temporary locally, one PUT on object stores) and return its
+    path (a :class:`Path` for a local folder)."""
+    from curator.io.filesystem import location
+
+    path = location(folder) / MANIFEST_NAME
+    path.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+    return path.path if path.is_local else path
 
 
 def verify_shards(folder: str | Path, manifest: Manifest | None = None, check_hashes: bool = True) -> Manifest:

@@ -44,7 +44,7 @@ class TrainTokenizerStage(Stage):
         from curator.tokenization.train import train_tokenizer
 
         stats = train_tokenizer(df, self.config.recipe, out_dir / ARTIFACT_SUBDIR)
-        stats["artifact"] = str(ctx.run_dir / ctx.stage_name / ARTIFACT_SUBDIR)  # where it lives after the rename
+        stats["artifact"] = str(final_folder(ctx, out_dir) / ARTIFACT_SUBDIR)
         return stats
 
 
@@ -68,14 +68,17 @@ class TokenizeStage(Stage):
     def tokenizer_dir(self, ctx: StageContext) -> Path:
         if self.config.tokenizer:
             return Path(self.config.tokenizer)
-        stage_dir = ctx.run_dir / self.config.tokenizer_stage
-        if not (stage_dir / "_COMPLETE").exists():
+        from curator.io.run_files import committed_folder
+
+        folder = committed_folder(Path(ctx.run_dir) / self.config.tokenizer_stage)  # the attempt its marker names
+        if folder is None:
             raise CuratorError(f"tokenize needs the tokenizer of stage {self.config.tokenizer_stage!r}, which has "
                                f"not completed in {ctx.run_dir}; run it first or set `tokenizer:` to an artifact")
-        return stage_dir / ARTIFACT_SUBDIR
+        return folder.path / ARTIFACT_SUBDIR
 
     def run_sink(self, df, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
-        from curator.tokenization.job import TokenizeOptions, tokenize_stats, write_token_shards
+        from curator.spark.tokenize_ops import write_token_shards
+        from curator.tokenization.job import TokenizeOptions, tokenize_stats
         from curator.tokenization.tokenizer import read_bundle
 
         bundle = read_bundle(self.tokenizer_dir(ctx))
@@ -84,5 +87,13 @@ class TokenizeStage(Stage):
                                   rehydration=self.config.rehydrate, provenance=self.config.provenance,
                                   run_record={"run_dir": str(ctx.run_dir), "stage": ctx.stage_name})
         manifest = write_token_shards(df, bundle, out_dir / TOKENS_SUBDIR, options)
-        stats = tokenize_stats(manifest, ctx.run_dir / ctx.stage_name / TOKENS_SUBDIR)
+        stats = tokenize_stats(manifest, final_folder(ctx, out_dir) / TOKENS_SUBDIR)
         return stats
+
+
+def final_folder(ctx: StageContext, out_dir: Path) -> Path:
+    """Where a sink's output lives once committed: its attempt folder (kept in place), or the stage folder that the
+    hidden staging folder is renamed to."""
+    from curator.io.run_files import ATTEMPT_PREFIX
+
+    return out_dir if out_dir.name.startswith(ATTEMPT_PREFIX) else Path(ctx.run_dir) / ctx.stage_name

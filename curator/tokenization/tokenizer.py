@@ -143,20 +143,26 @@ class TokenizerBundle:
         implementation = SentencePieceTokenizer if self.meta["trainer"] == "sentencepiece" else HuggingFaceTokenizer
         return implementation(self.model_bytes, self.meta, num_threads=num_threads)
 
-    def write(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+    def write(self, folder):
+        """Write the artifact into ``folder`` (local path or URI); the metadata file, which readers look for
+        first, goes last."""
+        from curator.io.filesystem import location
+
+        folder = location(folder)
+        folder.mkdir()
         (folder / MODEL_FILES[self.meta["trainer"]]).write_bytes(self.model_bytes)
         (folder / RECIPE_FILE).write_text(self.recipe_text)
         (folder / ARTIFACT_META).write_text(json.dumps(self.meta, indent=2, sort_keys=True) + "\n")
-        return folder
+        return folder.path if folder.is_local else folder
 
 
 def read_bundle(folder: str | Path, verify: bool = True) -> TokenizerBundle:
     """Read an artifact folder; with ``verify`` the model bytes and recipe must reproduce the recorded hash."""
     import yaml
 
-    folder = Path(folder)
+    from curator.io.filesystem import location
+
+    folder = location(folder)
     meta_path = folder / ARTIFACT_META
     if not meta_path.is_file():
         raise TokenizerError(f"{folder} is not a tokenizer artifact (no {ARTIFACT_META}); "

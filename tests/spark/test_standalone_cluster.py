@@ -24,9 +24,9 @@ DOCUMENT_STAGES = ("ingest", "langid", "quality", "dedup", "pii")
 pytestmark = pytest.mark.slow
 
 
-def submit(cluster: StandaloneCluster, master: str | None, output: Path, log: Path) -> None:
+def submit(cluster: StandaloneCluster, master: str | None, output: str, log: Path) -> None:
     command = cluster.submit_command(str(REPO / "pipelines" / "curate.py"), str(REPO / "pipelines" / "demo.yaml"),
-                                     "--output", str(output), master=master)
+                                     "--output", output, master=master)
     with open(log, "wb") as handle:
         finished = subprocess.run(command, cwd=REPO, env=cluster.env(), stdout=handle, stderr=subprocess.STDOUT,
                                   timeout=1800)
@@ -67,10 +67,11 @@ def test_demo_on_two_worker_standalone_cluster_matches_local_mode(tmp_path):
     with StandaloneCluster(tmp_path / "cluster", workers=2, cores_per_worker=1, memory_per_worker="1g") as cluster:
         status = cluster.status()
         assert status["status"] == "ALIVE" and len(status["workers"]) == 2
-        submit(cluster, None, tmp_path / "on_cluster", tmp_path / "cluster.log")
+        # The cluster run writes through a file:// URI, the local run to the plain path: the same bytes must result.
+        submit(cluster, None, (tmp_path / "on_cluster").as_uri(), tmp_path / "cluster.log")
         apps = cluster.status()["completedapps"]
         assert apps and apps[-1]["name"], "the run did not register as an application on the cluster"
-        submit(cluster, "local[2]", tmp_path / "local", tmp_path / "local.log")
+        submit(cluster, "local[2]", str(tmp_path / "local"), tmp_path / "local.log")
 
     on_cluster, local = tmp_path / "on_cluster", tmp_path / "local"
     assert ledger_counts(on_cluster) == ledger_counts(local)

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from curator.errors import CuratorError
-from curator.tokenization.job import TokenizeOptions, choose_dtype, tokenize_to_folder, write_token_shards
+from curator.spark.tokenize_ops import tokenize_to_folder, write_token_shards
+from curator.tokenization.job import TokenizeOptions, choose_dtype
 from curator.tokenization.manifest import load_manifest, verify_shards
 from curator.tokenization.recipe import load_recipe
 from curator.tokenization.shards import MegatronShard, ShardFormatError

@@ -14,7 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from curator.errors import CuratorError
-from curator.tokenization.job import TokenizeOptions, tokenize_partition, write_token_shards
+from curator.spark.tokenize_ops import write_token_shards
+from curator.tokenization.job import TokenizeOptions, tokenize_partition
 from curator.tokenization.manifest import load_manifest, verify_shards
 from curator.tokenization.provenance import SIDECAR_SUFFIX, find_document, locate
 from curator.tokenization.rehydrate import RehydrationConfig, copies_for_size

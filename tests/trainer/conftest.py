@@ -44,7 +44,8 @@ def write_token_folder(folder: Path, documents: list[list[int]], *, vocab_size: 
 def english_tokens(spark, tmp_path_factory) -> Path:
     """The sample's Shakespeare as passages of 20 lines (~64k characters, ~25k tokens), through the real tokenizer
     training and Spark tokenize job: a 1024-piece sentencepiece BPE (the bpe_demo recipe), 2 shuffled shards."""
-    from curator.tokenization.job import TokenizeOptions, tokenize_to_folder
+    from curator.spark.tokenize_ops import tokenize_to_folder
+    from curator.tokenization.job import TokenizeOptions
     from curator.tokenization.recipe import load_recipe
     from curator.tokenization.train import train_from_texts
 
