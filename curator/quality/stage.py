@@ -136,12 +136,12 @@ class QualityStage(BatchStage):
 
         return shipped_path(self.config.classifier.model)
 
-    def annotate(self, df, ctx):
+    def prepare(self, ctx):
         if self.config.classifier is not None:
             from curator.spark.adapters import ship_file
 
             ship_file(ctx.spark, self.config.classifier.model)
-        return super().annotate(df, ctx)
+        return super().prepare(ctx)
 
     def signal_columns(self) -> list[str]:
         if not self.config.keep_signals:

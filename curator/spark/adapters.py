@@ -33,14 +33,17 @@ def arrow_schema_of(df: "DataFrame") -> pa.Schema:
     return to_arrow_schema(df.schema)
 
 
-def map_batch_stage(stage: "BatchStage", df: "DataFrame") -> "DataFrame":
-    """``df`` annotated by ``stage.process_batch`` on the executors (the stage travels as its config only)."""
+def map_batch_stage(stage: "BatchStage", df: "DataFrame",
+                    worker: Callable[[], "BatchStage"] | None = None) -> "DataFrame":
+    """``df`` annotated by ``stage.process_batch`` on the executors: ``worker()`` (from :meth:`BatchStage.prepare`)
+    gives the set-up instance there; by default the stage travels as its config only."""
     from curator.document import spark_schema
 
     schema = stage.output_schema(arrow_schema_of(df))
+    worker = worker or (lambda: worker_stage(stage))
 
     def run(batches):
-        yield from worker_stage(stage).process_batches(batches)
+        yield from worker().process_batches(batches)
 
     return df.mapInArrow(run, spark_schema(schema))
 

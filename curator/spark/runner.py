@@ -180,11 +180,15 @@ class PipelineRunner:
         """Run every stage in order under the run lock; ``on_stage`` sees each result as soon as its stage finishes;
         ``report`` then writes the full run report (``curator run`` always does)."""
         results = []
+        from curator.spark.fusion import run_fused, stage_groups
+
         with self.locked():
-            for stage_spec in self.spec.stages:
-                results.append(self.run_stage(stage_spec.name, force=force))
-                if on_stage is not None:
-                    on_stage(results[-1])
+            for group in stage_groups(self.spec):
+                done = run_fused(self, group, force) if len(group) > 1 else [self.run_stage(group[0].name, force)]
+                for result in done:
+                    results.append(result)
+                    if on_stage is not None:
+                        on_stage(result)
             if report:
                 self.write_report()
         return results
@@ -198,10 +202,10 @@ class PipelineRunner:
                 result = StageResult(name, True, self.read_stats(name))
             else:
                 result = self._compute_stage(stage_spec)
-        self._check_kept_something(result)
+        self.check_kept_something(result)
         return result
 
-    def _check_kept_something(self, result: StageResult) -> None:
+    def check_kept_something(self, result: StageResult) -> None:
         stats = result.stats
         if stats.get("sink") or self.spec.allow_empty_output or not stats.get("in") or stats.get("kept"):
             return
@@ -222,6 +226,10 @@ class PipelineRunner:
                 f"stage {name!r} needs the output of {previous.name!r}, which has not completed for this spec; "
                 f"run `curator stage {self.spec.source_path or 'SPEC'} {previous.name}` first (or `curator run`)"
             )
+        if previous is not None and not (self.stage_dir(previous.name) / "data").is_dir():
+            # It ran fused with the stages after it, which keeps its rejected rows only: recompute it on its own.
+            log.info("stage %s ran fused and kept no documents of its own; recomputing it for %s", previous.name, name)
+            self._compute_stage(previous)
 
         # Temporaries of killed runs can hold complete-looking shards; nothing reads them, and they are removed here
         # (under the lock, so they cannot belong to a live run).
@@ -269,40 +277,42 @@ class PipelineRunner:
             frame.unpersist()
 
         # Counts come from what was written, not from accumulators.
-        kept_count = self.spark.read.parquet(str(tmp / "data")).count()
-        by_reason = {
-            row[REASON]: row["count"]
-            for row in self.spark.read.parquet(str(tmp / "rejected")).groupBy(REASON).count().collect()
-        }
+        input_count = None if previous is None else self.read_stats(previous.name)["kept"]
+        return self.counted_stats(stage, ctx.stage_name, self.spark.read.parquet(str(tmp / "data")),
+                                  self.spark.read.parquet(str(tmp / "rejected")), input_count, annotated.extra_stats)
+
+    def counted_stats(self, stage, name: str, kept, rejected, input_count: int | None,
+                      extra_stats: dict[str, Any]) -> dict:
+        """A document stage's ``stats.json`` body from its written ``kept`` and ``rejected`` frames; checks
+        ``in = kept + rejected`` (``input_count`` None: ingest, where every input record became one row)."""
+        kept_count = kept.count()
+        by_reason = {row[REASON]: row["count"] for row in rejected.groupBy(REASON).count().collect()}
         rejected_count = sum(by_reason.values())
-        if previous is None:
-            input_count = kept_count + rejected_count  # ingest: every physical input record became one row
-        else:
-            input_count = self.read_stats(previous.name)["kept"]
+        if input_count is None:
+            input_count = kept_count + rejected_count
         if input_count != kept_count + rejected_count:
             raise LedgerError(
-                f"stage {ctx.stage_name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
+                f"stage {name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
                 f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
             )
-        totals = self._column_totals(stage.summed_columns(), tmp)
-        groups = {f"by_{c}": self._group_counts(c, tmp) for c in stage.group_by_columns()}
+        totals = self._column_totals(stage.summed_columns(), (kept, rejected))
+        groups = {f"by_{c}": self._group_counts(c, kept, rejected) for c in stage.group_by_columns()}
         # Stage-specific tables counted from the written rows (e.g. decontaminate's contamination table).
-        written = stage.output_stats(self.spark, tmp) if hasattr(stage, "output_stats") else {}
+        written = stage.output_stats(kept, rejected) if hasattr(stage, "output_stats") else {}
         return {
             "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
-            "rejected_total": rejected_count, **({"extra": annotated.extra_stats} if annotated.extra_stats else {}),
+            "rejected_total": rejected_count, **({"extra": extra_stats} if extra_stats else {}),
             **({"totals": totals} if totals else {}), **groups, **written,
         }
 
-    def _column_totals(self, columns: list[str], tmp: Path) -> dict[str, int]:
-        """Sums of the stage's summed columns over both written outputs (counts come from data)."""
+    def _column_totals(self, columns: list[str], frames) -> dict[str, int]:
+        """Sums of the stage's summed columns over its written kept and rejected frames (counts come from data)."""
         if not columns:
             return {}
         from pyspark.sql import functions as F
 
         totals = dict.fromkeys(columns, 0)
-        for part in ("data", "rejected"):
-            frame = self.spark.read.parquet(str(tmp / part))
+        for frame in frames:
             present = [c for c in columns if c in frame.columns]
             if present:
                 row = frame.agg(*[F.sum(c).alias(c) for c in present]).first()
@@ -310,13 +320,12 @@ class PipelineRunner:
                     totals[c] += int(row[c] or 0)
         return totals
 
-    def _group_counts(self, column: str, tmp: Path) -> dict[str, dict[str, int]]:
-        """Kept and rejected documents and characters per value of ``column``, from both written outputs."""
+    def _group_counts(self, column: str, kept, rejected) -> dict[str, dict[str, int]]:
+        """Kept and rejected documents and characters per value of ``column``, from the written frames."""
         from pyspark.sql import functions as F
 
         counts: dict[str, dict[str, int]] = {}
-        for part, prefix in (("data", "kept"), ("rejected", "rejected")):
-            frame = self.spark.read.parquet(str(tmp / part))
+        for frame, prefix in ((kept, "kept"), (rejected, "rejected")):
             if column not in frame.columns:
                 continue
             rows = frame.groupBy(column).agg(F.count("*").alias("docs"), F.sum(F.length("text")).alias("chars"))
