@@ -226,7 +226,8 @@ class PipelineRunner:
                 f"stage {name!r} needs the output of {previous.name!r}, which has not completed for this spec; "
                 f"run `curator stage {self.spec.source_path or 'SPEC'} {previous.name}` first (or `curator run`)"
             )
-        if previous is not None and not (self.stage_dir(previous.name) / "data").is_dir():
+        if (previous is not None and not (self.stage_dir(previous.name) / "data").is_dir()
+                and self.read_stats(previous.name).get("fused")):
             # It ran fused with the stages after it, which keeps its rejected rows only: recompute it on its own.
             log.info("stage %s ran fused and kept no documents of its own; recomputing it for %s", previous.name, name)
             self._compute_stage(previous)

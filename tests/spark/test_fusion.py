@@ -9,6 +9,8 @@ import pyarrow as pa
 import pytest
 
 from curator.document import DOCUMENT_SCHEMA
+from curator.report.figures import stage_funnel
+from curator.report.run import read_run
 from curator.spark.fusion import FUSED_STAGE, FusedChain, stage_groups
 from curator.spark.runner import PipelineRunner
 from curator.specs import PipelineSpec
@@ -120,6 +122,10 @@ def test_fused_run_keeps_the_same_books_as_stage_by_stage(spark, tmp_path):
     assert rejected == {"ingest": {}, "url_filter": {"url_blocked": 1}, "langid": {"lid_wrong_language": 1},
                         "quality": {"gopher_short_doc": 1}, "pii": {"pii_too_many_entities": 1}}
     assert fused_books["stats"]["pii"]["totals"]["pii_email_address"] == 5
+    # The report reads a fused member's kept documents from the later members' outputs.
+    funnels = [[(row["stage"], row.get("docs_kept"), row.get("docs_rejected")) for row in
+                stage_funnel(spark, read_run(runner.root))] for runner in (fused, single)]
+    assert funnels[0] == funnels[1] and funnels[0][2] == ("langid", 4, 1)
 
 
 @pytest.mark.spark
