@@ -5,7 +5,8 @@ kept rows to ``<root>/<stage>/data`` and rejected rows (with ``stage``, ``reason
 ``<root>/<stage>/rejected``, counts both *from the written data*, checks ``in = kept + rejected``, writes
 ``stats.json`` and finally a ``_COMPLETE`` marker holding the stage's fingerprint. Everything is first written to a
 temporary folder that is renamed into place, so a failed stage leaves nothing that looks finished, and a rerun skips
-every stage whose marker matches the current spec and input files.
+every stage whose marker matches the current spec and input files. Consecutive per-document stages run fused in one
+Spark pass (:mod:`curator.spark.fusion`; ``spark.fuse_stages: false`` runs them one by one).
 
 A run holds a lock on its output root (:class:`curator.io.run_files.RunLock`), so two runs never write one folder;
 its scratch space is its own (``_scratch/<run id>``). Temporaries left by killed runs are removed when their stage is
