@@ -5,8 +5,9 @@ Python process, no Spark (the per-document work only: what every Spark task runs
 thread pool held to one thread. Rows alternate ours / raw, ``--repeats`` times; each side's best time counts.
 
     ingest     curator.io.readers.read_file + Arrow batches   vs json.loads over the lines
-    langid     LangIdStage.process_batch (lid.176 + calibrated thresholds, script check)
-                                                              vs fastText predict on the list of texts
+    langid     LangIdStage.process_batch (lid.176 + CLD2, calibrated thresholds, script check)
+                                                              vs fastText predict on the list of texts (each cut
+                                                                 to the stage's max_chars, 10,000, as it reads)
     quality    QualityStage.process_batch (gopher_repetition, gopher_quality, c4, fineweb)
                                                               vs datatrove's four filters (the peer; no raw library)
     dedup      MinHasher.fingerprint + band keys (normalise, shingle, signature)
@@ -90,7 +91,9 @@ def row_langid(docs, work):
     stage._ensure_setup()
     batches = batches_of(docs)
     model = load_fasttext_model(lid_model_path())
-    texts = [d["text"].replace("\n", " ") for d in docs]
+    # The same input the stage classifies: the first max_chars characters on one line.
+    limit = stage.config.max_chars
+    texts = [d["text"][:limit].replace("\n", " ") for d in docs]
 
     def ours():
         for batch in batches:
