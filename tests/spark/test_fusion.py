@@ -105,6 +105,7 @@ def books(runner: PipelineRunner) -> dict:
 
 
 @pytest.mark.spark
+@pytest.mark.slow  # two runs with presidio: ~35 s on 2 shared cores
 def test_fused_run_keeps_the_same_books_as_stage_by_stage(spark, tmp_path):
     fused = PipelineRunner(tiny_spec(tmp_path), spark=spark)
     results = fused.run_all()
