@@ -66,6 +66,9 @@ class SparkSpec(_Strict):
     master: str = "local[*]"
     app_name: str = "curator"
     conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    fuse_stages: bool = Field(
+        True, description="run consecutive per-document stages (langid, quality, pii, ...) as one Spark pass; each "
+                          "still writes its own rejected rows, stats and marker. false: one pass per stage")
 
     @field_validator("master")
     @classmethod

@@ -25,7 +25,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Sequence
 
 import pyarrow as pa
 
@@ -62,6 +62,15 @@ class Annotated:
     """A stage's result before splitting: input rows + annotations + reason columns, and stage-specific stats."""
 
     frame: "DataFrame"
+    extra_stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PreparedStage:
+    """A batch stage made ready on the driver: on an executor, ``worker()`` returns the instance set up there, and
+    ``extra_stats`` go into the stage's ``stats.json``. The runner maps one stage, or a fused chain of them, with it."""
+
+    worker: Callable[[], "BatchStage"]
     extra_stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,10 +154,19 @@ class BatchStage(Stage):
     def __setstate__(self, state):
         self.__init__(state["config"])
 
+    def prepare(self, ctx: StageContext) -> PreparedStage:
+        """Driver-side work before Spark runs the stage (ship a model file, broadcast an index, fail early on a bad
+        setup). The default sends the config only; each worker sets up its own instance once."""
+        from curator.spark.adapters import worker_stage
+
+        stage = self
+        return PreparedStage(lambda: worker_stage(stage))
+
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         from curator.spark.adapters import map_batch_stage
 
-        return Annotated(map_batch_stage(self, df))
+        prepared = self.prepare(ctx)
+        return Annotated(map_batch_stage(self, df, prepared.worker), prepared.extra_stats)
 
 
 def finish_batch(
@@ -192,6 +210,6 @@ def run_batch_stage(stage: BatchStage, rows: list[dict]) -> tuple[list[dict], li
 
 
 __all__ = [
-    "Annotated", "BatchStage", "Decision", "Stage", "StageConfig", "StageContext", "finish_batch", "run_batch_stage",
+    "Annotated", "BatchStage", "Decision", "PreparedStage", "Stage", "StageConfig", "StageContext", "finish_batch", "run_batch_stage",
     "split_decisions", "REASON", "REASON_DETAIL",
 ]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
@@ -26,11 +25,11 @@ from pydantic import Field, model_validator
 
 from curator.decontam.benchmarks import BenchmarkSpec, benchmark_path, file_sha256, read_benchmark
 from curator.decontam.ngrams import NgramIndex, hash_words, masked_text, normalize_words, words_with_spans
-from curator.stage import Annotated, BatchStage, StageConfig, StageContext, finish_batch
+from curator.stage import BatchStage, PreparedStage, StageConfig, StageContext, finish_batch
 
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
 
 log = logging.getLogger("curator.decontam")
@@ -129,18 +128,19 @@ class DecontaminateStage(BatchStage):
             annotations["text"] = pa.array(texts, type=pa.string())
         return finish_batch(batch, annotations, reasons, details, DECONTAM_FIELDS)
 
-    def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
-        from curator.spark.adapters import map_broadcast_stage
+    def prepare(self, ctx: StageContext) -> PreparedStage:
+        from curator.spark.adapters import broadcast_stage_worker
 
         index, described = build_index(self.config)
         log.info("decontaminate: %d n-grams from %d items", len(index), len(index.labels))
         config = self.config
-        return Annotated(map_broadcast_stage(df, index, functools.partial(DecontaminateStage, config)),
-                         {"n": config.n, "mode": config.mode, "index_ngrams": len(index), "benchmarks": described})
+        worker = broadcast_stage_worker(ctx.spark, index, functools.partial(DecontaminateStage, config))
+        return PreparedStage(worker,
+                             {"n": config.n, "mode": config.mode, "index_ngrams": len(index), "benchmarks": described})
 
-    def output_stats(self, spark: "SparkSession", stage_tmp: Path) -> dict[str, Any]:
+    def output_stats(self, kept: "DataFrame", rejected: "DataFrame") -> dict[str, Any]:
         """The contamination table, counted from the written kept and rejected rows."""
-        found = contamination_table(spark, stage_tmp)
+        found = contamination_table(kept, rejected)
         zero = {"items_found": 0, "documents_removed": 0, "documents_masked": 0}
         # every configured benchmark gets a row, a clean one too
         return {"contamination": {b.name: found.get(b.name, zero) for b in self.config.benchmarks}}
@@ -149,16 +149,15 @@ class DecontaminateStage(BatchStage):
         return {"config": self.config}
 
 
-def contamination_table(spark: "SparkSession", stage_tmp: Path) -> dict[str, dict[str, int]]:
+def contamination_table(kept: "DataFrame", rejected: "DataFrame") -> dict[str, dict[str, int]]:
     """Per benchmark: distinct items found, documents removed (rejected) and documents masked (kept)."""
     from pyspark.sql import functions as F
 
     frames = []
-    for part in ("rejected", "data"):
-        frame = spark.read.parquet(str(stage_tmp / part))
+    for frame, removed in ((rejected, True), (kept, False)):
         if HITS in frame.columns:
             frames.append(frame.where(F.col(HITS).isNotNull())
-                          .select("id", F.explode(HITS).alias("label"), F.lit(part == "rejected").alias("removed")))
+                          .select("id", F.explode(HITS).alias("label"), F.lit(removed).alias("removed")))
     if not frames:
         return {}
     hits = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])

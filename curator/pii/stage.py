@@ -22,7 +22,7 @@ from pydantic import Field, field_validator, model_validator
 from curator.document import TEXT
 from curator.pii.engine import DEFAULT_ENTITIES, DEFAULT_PHONE_REGIONS, NER_ENTITIES
 from curator.pii.recognizers import DEFAULT_KEEP_IP_NETWORKS
-from curator.stage import Annotated, BatchStage, Decision, StageConfig, StageContext, finish_batch
+from curator.stage import BatchStage, Decision, PreparedStage, StageConfig, StageContext, finish_batch
 
 
 if TYPE_CHECKING:
@@ -145,11 +145,11 @@ class PiiStage(BatchStage):
     def summed_columns(self) -> list[str]:
         return [f.name for f in self.count_fields()]
 
-    def annotate(self, df, ctx: StageContext) -> Annotated:
+    def prepare(self, ctx: StageContext) -> PreparedStage:
         # Build the analyzer once on the driver first: a missing spaCy model or an unknown entity fails here with
         # its own message, not as a task failure inside Spark.
         self._ensure_setup()
-        return super().annotate(df, ctx)
+        return super().prepare(ctx)
 
     def decide(self, total: int) -> Decision:
         limit = self.config.max_entities

@@ -212,7 +212,7 @@ class QualityStage(BatchStage):
 
         return shipped_path(self.config.classifier.model)
 
-    def annotate(self, df, ctx):
+    def prepare(self, ctx):
         from curator.spark.adapters import ship_file
 
         if self.config.classifier is not None:
@@ -220,7 +220,7 @@ class QualityStage(BatchStage):
         if self.config.score is not None:
             for path in (self.config.score.model, *self.config.score.classifier_paths.values()):
                 ship_file(ctx.spark, path)
-        return super().annotate(df, ctx)
+        return super().prepare(ctx)
 
     def classifier_column(self) -> str:
         """The classifier's probability column: ``quality_score`` unless the calibrated score takes that name."""

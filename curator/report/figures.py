@@ -40,6 +40,28 @@ def read_parquet(spark: "SparkSession", folder: Path) -> "DataFrame | None":
     return spark.read.parquet(str(folder))
 
 
+def read_kept(spark: "SparkSession", run: RunFolder, stage) -> "DataFrame | None":
+    """The documents ``stage`` kept. A stage that ran fused with later ones (``fused`` in its stats, see
+    ``curator.spark.fusion``) wrote none of its own: they are the later members' rejected rows plus the last
+    member's kept rows (text as written there)."""
+    frame = read_parquet(spark, stage.data)
+    members = stage.stats.get("fused") or []
+    if frame is not None or stage.name not in members:
+        return frame
+    later = [run.stage(name) for name in members[members.index(stage.name) + 1:] if name in
+             {s.name for s in run.stages}]
+    parts = [read_parquet(spark, s.data) for s in later[-1:]]
+    parts += [f.drop("stage", "reason", "reason_detail") if f is not None else None
+              for f in (read_parquet(spark, s.rejected) for s in later)]
+    parts = [f for f in parts if f is not None]
+    if not parts:
+        return None
+    kept = parts[0]
+    for part in parts[1:]:
+        kept = kept.unionByName(part, allowMissingColumns=True)
+    return kept
+
+
 def collect_figures(spark: "SparkSession", run: RunFolder, seed: int = 0,
                     examples_per_reason: int = EXAMPLES_PER_REASON) -> dict[str, Any]:
     """All report figures of ``run`` as one JSON-serialisable dict (also written as ``report.json``)."""
@@ -82,7 +104,7 @@ def stage_funnel(spark: "SparkSession", run: RunFolder) -> list[dict[str, Any]]:
         if stage.is_sink:
             rows.append(row)
             continue
-        kept_docs, kept_chars = _text_totals(read_parquet(spark, stage.data))
+        kept_docs, kept_chars = _text_totals(read_kept(spark, run, stage))
         rejected_docs, rejected_chars = _text_totals(read_parquet(spark, stage.rejected))
         chars_in = previous_chars if previous_chars is not None else kept_chars + rejected_chars
         row.update(docs_in=stage.stats.get("in"), docs_kept=kept_docs, docs_rejected=rejected_docs,
@@ -202,7 +224,7 @@ def score_histograms(spark: "SparkSession", run: RunFolder, bins: int = HISTOGRA
     histograms: list[dict[str, Any]] = []
     seen: set[str] = set()
     for stage in run.document_stages:
-        kept, rejected = read_parquet(spark, stage.data), read_parquet(spark, stage.rejected)
+        kept, rejected = read_kept(spark, run, stage), read_parquet(spark, stage.rejected)
         columns_here = {c for frame in (kept, rejected) if frame is not None for c in frame.columns}
         reference = kept if kept is not None else rejected
         if reference is None:
@@ -270,7 +292,7 @@ def group_sizes(spark: "SparkSession", run: RunFolder) -> dict[str, dict[str, in
     result: dict[str, dict[str, int]] = {}
     upstream: set[str] = set()
     for stage in run.document_stages:
-        kept = read_parquet(spark, stage.data)
+        kept = read_kept(spark, run, stage)
         columns, added_before = set(kept.columns if kept is not None else []), GROUP_SIZE_COLUMN in upstream
         upstream = columns
         # Later stages carry the column through unchanged: it is shown for the stage that added it.
@@ -366,7 +388,7 @@ def rejection_examples(spark: "SparkSession", run: RunFolder, seed: int = 0,
                           F.length("text").alias("_chars"), "_rank").collect())
         details = sorted({r["reason_detail"] for r in picked if r["reason_detail"]})
         counterparts: dict[str, dict[str, Any]] = {}
-        kept = read_parquet(spark, stage.data)
+        kept = read_kept(spark, run, stage)
         if details and kept is not None:
             for row in kept.where(F.col("id").isin(details)).select(
                     "id", F.substring("text", 1, PREVIEW_CHARS + 1).alias("text"),

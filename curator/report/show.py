@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.errors import CuratorError
-from curator.report.figures import read_parquet
+from curator.report.figures import read_kept, read_parquet
 from curator.report.run import read_run
 
 
@@ -44,7 +44,7 @@ def sample_documents(spark: "SparkSession", run_dir: str | Path, stage_name: str
         if reason not in reasons:
             raise CuratorError(f"stage {stage_name!r} rejected nothing as {reason!r}; its reasons: "
                                + (", ".join(f"{k} ({v})" for k, v in reasons.items()) or "none"))
-    frame = read_parquet(spark, stage.rejected if rejected else stage.data)
+    frame = read_parquet(spark, stage.rejected) if rejected else read_kept(spark, run, stage)
     if frame is None:
         return []
     if reason is not None:

@@ -35,14 +35,17 @@ def arrow_schema_of(df: "DataFrame") -> pa.Schema:
     return to_arrow_schema(df.schema)
 
 
-def map_batch_stage(stage: "BatchStage", df: "DataFrame") -> "DataFrame":
-    """``df`` annotated by ``stage.process_batch`` on the executors (the stage travels as its config only)."""
+def map_batch_stage(stage: "BatchStage", df: "DataFrame",
+                    worker: Callable[[], "BatchStage"] | None = None) -> "DataFrame":
+    """``df`` annotated by ``stage.process_batch`` on the executors: ``worker()`` (from :meth:`BatchStage.prepare`)
+    gives the set-up instance there; by default the stage travels as its config only."""
     from curator.document import spark_schema
 
     schema = stage.output_schema(arrow_schema_of(df))
+    worker = worker or (lambda: worker_stage(stage))
 
     def run(batches):
-        yield from worker_stage(stage).process_batches(batches)
+        yield from worker().process_batches(batches)
 
     return df.mapInArrow(run, spark_schema(schema))
 
@@ -140,23 +143,21 @@ def map_batches(df: "DataFrame", transform: Callable[[pa.RecordBatch], pa.Record
 _BROADCAST_STAGES: dict[str, "BatchStage"] = {}
 
 
-def map_broadcast_stage(df: "DataFrame", payload: Any, make_stage: Callable[[Any], "BatchStage"]) -> "DataFrame":
-    """Like :func:`map_batch_stage` for a stage built around a large driver-side ``payload`` (an index): the
-    payload is broadcast once and ``make_stage(payload)`` runs once per Python worker, whose stage then needs
-    nothing from the driver's disk. ``make_stage`` also runs once on the driver, for the output schema."""
-    from curator.document import spark_schema
-
-    schema = make_stage(payload).output_schema(arrow_schema_of(df))
-    shared = df.sparkSession.sparkContext.broadcast(payload)
+def broadcast_stage_worker(spark: "SparkSession", payload: Any, make_stage: Callable[[Any], "BatchStage"]
+                           ) -> Callable[[], "BatchStage"]:
+    """The ``worker`` of a :class:`~curator.stage.PreparedStage` built around a large driver-side ``payload`` (an
+    index): the payload is broadcast once and ``make_stage(payload)`` runs once per Python worker, whose stage then
+    needs nothing from the driver's disk."""
+    shared = spark.sparkContext.broadcast(payload)
     key = uuid.uuid4().hex
 
-    def run(batches):
+    def worker() -> "BatchStage":
         stage = _BROADCAST_STAGES.get(key)
         if stage is None:
             stage = _BROADCAST_STAGES[key] = make_stage(shared.value)
-        yield from stage.process_batches(batches)
+        return stage
 
-    return df.mapInArrow(run, spark_schema(schema))
+    return worker
 
 
 def sum_counts_per_file(spark: "SparkSession", paths: list[str], count: Callable[[str], dict[str, int]]
@@ -179,5 +180,5 @@ def sum_counts_per_file(spark: "SparkSession", paths: list[str], count: Callable
     return {row["key"]: row["n"] for row in summed}
 
 
-__all__ = ["arrow_schema_of", "count_split_starts", "map_batch_stage", "map_batches", "map_broadcast_stage", "read_files", "ship_file",
+__all__ = ["arrow_schema_of", "count_split_starts", "map_batch_stage", "map_batches", "broadcast_stage_worker", "read_files", "ship_file",
            "shipped_path", "sum_counts_per_file", "worker_stage"]

@@ -16,6 +16,9 @@ the runner writes itself goes through :mod:`curator.io.filesystem`. How a stage 
   only the attempt the marker names; attempts no marker names (killed or superseded runs) are deleted when the
   stage is computed again.
 
+Consecutive per-document stages run fused in one Spark pass (:mod:`curator.spark.fusion`; ``spark.fuse_stages:
+false`` runs them one by one).
+
 A run holds a lock on its output root (:class:`curator.io.run_files.RunLock`), so two runs never write one folder;
 its scratch space is its own (``_scratch/<run id>``). Temporaries left by killed runs are removed when their stage is
 computed again. A document stage that keeps nothing of a non-empty input stops the run unless the spec sets
@@ -201,11 +204,15 @@ class PipelineRunner:
         """Run every stage in order under the run lock; ``on_stage`` sees each result as soon as its stage finishes;
         ``report`` then writes the full run report (``curator run`` always does)."""
         results = []
+        from curator.spark.fusion import run_fused, stage_groups
+
         with self.locked():
-            for stage_spec in self.spec.stages:
-                results.append(self.run_stage(stage_spec.name, force=force))
-                if on_stage is not None:
-                    on_stage(results[-1])
+            for group in stage_groups(self.spec):
+                done = run_fused(self, group, force) if len(group) > 1 else [self.run_stage(group[0].name, force)]
+                for result in done:
+                    results.append(result)
+                    if on_stage is not None:
+                        on_stage(result)
             if report:
                 self.write_report()
         return results
@@ -219,10 +226,10 @@ class PipelineRunner:
                 result = StageResult(name, True, self.read_stats(name))
             else:
                 result = self._compute_stage(stage_spec)
-        self._check_kept_something(result)
+        self.check_kept_something(result)
         return result
 
-    def _check_kept_something(self, result: StageResult) -> None:
+    def check_kept_something(self, result: StageResult) -> None:
         stats = result.stats
         if stats.get("sink") or self.spec.allow_empty_output or not stats.get("in") or stats.get("kept"):
             return
@@ -235,7 +242,6 @@ class PipelineRunner:
 
     def _compute_stage(self, stage_spec: StageSpec) -> StageResult:
         name = stage_spec.name
-        final = self.stage_dir(name)
 
         previous = self.previous_document_stage(name)
         if previous is not None and not self.is_complete(previous.name):
@@ -243,10 +249,15 @@ class PipelineRunner:
                 f"stage {name!r} needs the output of {previous.name!r}, which has not completed for this spec; "
                 f"run `curator stage {self.spec.source_path or 'SPEC'} {previous.name}` first (or `curator run`)"
             )
+        if (previous is not None and not (self.stage_output(previous.name) / "data").is_dir()
+                and self.read_stats(previous.name).get("fused")):
+            # It ran fused with the stages after it, which keeps its rejected rows only: recompute it on its own.
+            log.info("stage %s ran fused and kept no documents of its own; recomputing it for %s", previous.name, name)
+            self._compute_stage(previous)
 
         # Temporaries and attempts of killed runs can hold complete-looking shards; nothing reads them, and they are
         # removed here (under the lock, so they cannot belong to a live run).
-        self._remove_stale_outputs(name)
+        self.remove_stale_outputs(name)
         self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
         scratch = self.out / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
         started = time.time()
@@ -256,10 +267,7 @@ class PipelineRunner:
             stage_name=name, default_parallelism=self.spark.sparkContext.defaultParallelism,
             input_spec=self.spec.input,
         )
-        attempt_name = f"{ATTEMPT_PREFIX}{uuid.uuid4().hex[:12]}"
-        # Where rename is atomic the whole stage folder is built aside and renamed in; elsewhere it is built in
-        # place as an attempt that only the marker, written last, makes visible.
-        tmp = (self.out / f".{name}.tmp-{uuid.uuid4().hex[:8]}" if final.atomic_rename else final / attempt_name)
+        tmp, attempt_name = self.staging_folder(name)
         committed = False
         try:
             input_df = None if previous is None else self.spark.read.parquet(
@@ -272,24 +280,36 @@ class PipelineRunner:
             stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
                          fingerprint=self.fingerprint(name))
             (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
-            if final.atomic_rename:
-                # The marker goes in before the rename, so the folder appears under its final name already complete.
-                write_marker(tmp, self.fingerprint(name))
-                tmp.rename(final)
-            else:
-                write_marker(final, self.fingerprint(name), attempt=attempt_name)
+            self.commit_stage(name, tmp, attempt_name)
             committed = True
         finally:
             if not committed:
                 tmp.remove_tree()
             scratch.parent.remove_tree()
-        if not final.atomic_rename:
-            self._remove_stale_outputs(name)  # the attempt this one replaced
         self.progress.finished(name, stats, stats["seconds"])
         self.write_ledger()
         return StageResult(name, False, stats)
 
-    def _remove_stale_outputs(self, name: str) -> None:
+    def staging_folder(self, name: str) -> tuple[Location, str]:
+        """Where a computation of ``name`` writes before it commits, and its attempt name. Where rename is atomic
+        the whole stage folder is built aside and renamed in; elsewhere it is built in place as an attempt that
+        only the marker, written last, makes visible."""
+        attempt = f"{ATTEMPT_PREFIX}{uuid.uuid4().hex[:12]}"
+        final = self.stage_dir(name)
+        return (self.out / f".{name}.tmp-{uuid.uuid4().hex[:8]}" if final.atomic_rename else final / attempt), attempt
+
+    def commit_stage(self, name: str, tmp: Location, attempt: str) -> None:
+        """Make the staging folder ``tmp`` (from :meth:`staging_folder`, ``stats.json`` written) the stage's output."""
+        final = self.stage_dir(name)
+        if final.atomic_rename:
+            # The marker goes in before the rename, so the folder appears under its final name already complete.
+            write_marker(tmp, self.fingerprint(name))
+            tmp.rename(final)
+        else:
+            write_marker(final, self.fingerprint(name), attempt=attempt)
+            self.remove_stale_outputs(name)  # the attempt this one replaced
+
+    def remove_stale_outputs(self, name: str) -> None:
         """Delete what killed or superseded computations of ``name`` left: hidden staging siblings, and attempt
         folders its marker does not name."""
         for entry in self.out.children():
@@ -316,40 +336,42 @@ class PipelineRunner:
             frame.unpersist()
 
         # Counts come from what was written, not from accumulators.
-        kept_count = self.spark.read.parquet((tmp / "data").spark_path).count()
-        by_reason = {
-            row[REASON]: row["count"]
-            for row in self.spark.read.parquet((tmp / "rejected").spark_path).groupBy(REASON).count().collect()
-        }
+        input_count = None if previous is None else self.read_stats(previous.name)["kept"]
+        return self.counted_stats(stage, ctx.stage_name, self.spark.read.parquet((tmp / "data").spark_path),
+                                  self.spark.read.parquet((tmp / "rejected").spark_path), input_count, annotated.extra_stats)
+
+    def counted_stats(self, stage, name: str, kept, rejected, input_count: int | None,
+                      extra_stats: dict[str, Any]) -> dict:
+        """A document stage's ``stats.json`` body from its written ``kept`` and ``rejected`` frames; checks
+        ``in = kept + rejected`` (``input_count`` None: ingest, where every input record became one row)."""
+        kept_count = kept.count()
+        by_reason = {row[REASON]: row["count"] for row in rejected.groupBy(REASON).count().collect()}
         rejected_count = sum(by_reason.values())
-        if previous is None:
-            input_count = kept_count + rejected_count  # ingest: every physical input record became one row
-        else:
-            input_count = self.read_stats(previous.name)["kept"]
+        if input_count is None:
+            input_count = kept_count + rejected_count
         if input_count != kept_count + rejected_count:
             raise LedgerError(
-                f"stage {ctx.stage_name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
+                f"stage {name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
                 f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
             )
-        totals = self._column_totals(stage.summed_columns(), tmp)
-        groups = {f"by_{c}": self._group_counts(c, tmp) for c in stage.group_by_columns()}
+        totals = self._column_totals(stage.summed_columns(), (kept, rejected))
+        groups = {f"by_{c}": self._group_counts(c, kept, rejected) for c in stage.group_by_columns()}
         # Stage-specific tables counted from the written rows (e.g. decontaminate's contamination table).
-        written = stage.output_stats(self.spark, tmp) if hasattr(stage, "output_stats") else {}
+        written = stage.output_stats(kept, rejected) if hasattr(stage, "output_stats") else {}
         return {
             "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
-            "rejected_total": rejected_count, **({"extra": annotated.extra_stats} if annotated.extra_stats else {}),
+            "rejected_total": rejected_count, **({"extra": extra_stats} if extra_stats else {}),
             **({"totals": totals} if totals else {}), **groups, **written,
         }
 
-    def _column_totals(self, columns: list[str], tmp: Location) -> dict[str, int]:
-        """Sums of the stage's summed columns over both written outputs (counts come from data)."""
+    def _column_totals(self, columns: list[str], frames) -> dict[str, int]:
+        """Sums of the stage's summed columns over its written kept and rejected frames (counts come from data)."""
         if not columns:
             return {}
         from pyspark.sql import functions as F
 
         totals = dict.fromkeys(columns, 0)
-        for part in ("data", "rejected"):
-            frame = self.spark.read.parquet((tmp / part).spark_path)
+        for frame in frames:
             present = [c for c in columns if c in frame.columns]
             if present:
                 row = frame.agg(*[F.sum(c).alias(c) for c in present]).first()
@@ -357,13 +379,12 @@ class PipelineRunner:
                     totals[c] += int(row[c] or 0)
         return totals
 
-    def _group_counts(self, column: str, tmp: Location) -> dict[str, dict[str, int]]:
-        """Kept and rejected documents and characters per value of ``column``, from both written outputs."""
+    def _group_counts(self, column: str, kept, rejected) -> dict[str, dict[str, int]]:
+        """Kept and rejected documents and characters per value of ``column``, from the written frames."""
         from pyspark.sql import functions as F
 
         counts: dict[str, dict[str, int]] = {}
-        for part, prefix in (("data", "kept"), ("rejected", "rejected")):
-            frame = self.spark.read.parquet((tmp / part).spark_path)
+        for frame, prefix in ((kept, "kept"), (rejected, "rejected")):
             if column not in frame.columns:
                 continue
             rows = frame.groupBy(column).agg(F.count("*").alias("docs"), F.sum(F.length("text")).alias("chars"))

@@ -114,6 +114,10 @@ def read_corpus(spark: "SparkSession", paths: list[str]) -> "DataFrame":
         stage = committed_folder(where) if where.is_dir() else None  # a pipeline stage folder (or its attempt)
         if stage is not None and (stage / "data").is_dir():
             where = stage / "data"
+        elif stage is not None and (stage / "rejected").is_dir():
+            # a stage that ran fused with the ones after it writes no documents of its own (curator.spark.fusion)
+            raise CuratorError(f"{raw} is a stage that ran fused with the stages after it and kept no documents of "
+                               "its own; tokenize the last stage of its group, or rerun with spark.fuse_stages: false")
         elif where.is_dir() and (where / "data").is_dir():
             where = where / "data"
         resolved.append(where.spark_path)
