@@ -225,10 +225,12 @@ def score_histograms(spark: "SparkSession", run: RunFolder, bins: int = HISTOGRA
     seen: set[str] = set()
     for stage in run.document_stages:
         kept, rejected = read_kept(spark, run, stage), read_parquet(spark, stage.rejected)
-        columns_here = {c for frame in (kept, rejected) if frame is not None for c in frame.columns}
         reference = kept if kept is not None else rejected
         if reference is None:
             continue
+        # The stage's own columns: its rejected rows have exactly them, while a fused member's kept rows also carry
+        # the columns of the members after it (read_kept), which must not count as seen here.
+        columns_here = set((rejected if rejected is not None else kept).columns)
         columns = [c for c in new_score_columns(reference, seen)
                    if rejected is None or c in rejected.columns]
         seen |= columns_here
