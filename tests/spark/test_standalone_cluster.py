@@ -33,8 +33,15 @@ def submit(cluster: StandaloneCluster, master: str | None, output: str, log: Pat
     assert finished.returncode == 0, log.read_text()[-4000:]
 
 
-def kept_ids(root: Path, stage: str) -> list[str]:
-    return sorted(pq.read_table(root / stage / "data", columns=["id"]).column("id").to_pylist())
+def stage_ids(root: Path, stage: str) -> dict[str, list[str] | None]:
+    """A stage's kept ids (None for a member of a fused segment, which writes no documents of its own) and rejected
+    ids; with the segment's last kept ids these fix every stage's kept documents."""
+    def ids(folder: Path) -> list[str] | None:
+        if not folder.is_dir():
+            return None
+        return sorted(pq.read_table(folder, columns=["id"]).column("id").to_pylist())
+
+    return {"kept": ids(root / stage / "data"), "rejected": ids(root / stage / "rejected")}
 
 
 def ledger_counts(root: Path) -> dict:
@@ -77,5 +84,5 @@ def test_demo_on_two_worker_standalone_cluster_matches_local_mode(tmp_path):
     assert ledger_counts(on_cluster) == ledger_counts(local)
     assert ledger_counts(on_cluster)["balanced"]
     for stage in DOCUMENT_STAGES:
-        assert kept_ids(on_cluster, stage) == kept_ids(local, stage), stage
+        assert stage_ids(on_cluster, stage) == stage_ids(local, stage), stage
     assert token_summary(on_cluster) == token_summary(local)
