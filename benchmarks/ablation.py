@@ -133,7 +133,9 @@ def ablation_spec(corpus: Path, output: Path) -> tuple[dict, dict[str, str]]:
     cut["raw"] = stages[0].get("name", stages[0]["stage"])
     cut["full"] = stages[-1].get("name", stages[-1]["stage"])
     spec = {"name": "ablation", "input": {"paths": [str(corpus)], "id_field": "id", "url_field": "url"},
-            "output": str(output), "spark": {"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": 8}},
+            "output": str(output), "spark": {"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": 8},
+                                        # each variant tokenizes one stage's kept documents: keep every data folder
+                                        "fuse_stages": False},
             "stages": stages}
     return spec, cut
 
