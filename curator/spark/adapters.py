@@ -59,9 +59,7 @@ def read_files(spark: "SparkSession", splits: list["FileSplit"], schema: pa.Sche
     from curator.io.readers import record_batches
 
     splits = count_split_starts(spark, splits)
-    fields = "i long, path string, relative string, file_index long, kind string, start long, stop long, first long"
-    rows = [(i, s.path, s.relative, s.file_index, s.kind, s.start, s.end, s.first_record) for i, s in enumerate(splits)]
-    split_table = spark.createDataFrame(rows, fields).repartition(max(1, len(splits)), "i")
+    split_table = _split_table(spark, list(enumerate(splits)))
 
     def run(batches: Iterator[pa.RecordBatch]):
         for batch in batches:
@@ -79,9 +77,6 @@ def count_split_starts(spark: "SparkSession", splits: list["FileSplit"]) -> list
     pending = [i for i, s in enumerate(splits) if s.first_record is None or s.kind == "bytes"]
     if all(splits[i].first_record is not None for i in pending):
         return splits
-    rows = [(i, splits[i].path, splits[i].relative, splits[i].file_index, splits[i].kind, splits[i].start,
-             splits[i].end, 0) for i in pending]
-    fields = "i long, path string, relative string, file_index long, kind string, start long, stop long, first long"
 
     def count(batches: Iterator[pa.RecordBatch]):
         from curator.io.readers import count_split_records
@@ -90,7 +85,8 @@ def count_split_starts(spark: "SparkSession", splits: list["FileSplit"]) -> list
             out = [{"i": row["i"], "n": count_split_records(_split_of(row))} for row in batch.to_pylist()]
             yield pa.RecordBatch.from_pylist(out, schema=pa.schema([("i", pa.int64()), ("n", pa.int64())]))
 
-    table = spark.createDataFrame(rows, fields).repartition(max(1, len(rows)), "i")
+    # counting ignores the first record number, so the ranges travel as they are
+    table = _split_table(spark, [(i, splits[i]) for i in pending])
     counts = {row["i"]: row["n"] for row in table.mapInArrow(count, "i long, n long").collect()}
     result, before = list(splits), {}
     for i in pending:  # in file order, ranges in offset order
@@ -99,6 +95,13 @@ def count_split_starts(spark: "SparkSession", splits: list["FileSplit"]) -> list
         result[i] = dataclasses.replace(split, first_record=start)
         before[split.file_index] = start + counts[i]
     return result
+
+
+def _split_table(spark: "SparkSession", numbered: list[tuple[int, "FileSplit"]]) -> "DataFrame":
+    """One row per ``(i, split)``, one partition per row, so each split is one task (read back by :func:`_split_of`)."""
+    fields = "i long, path string, relative string, file_index long, kind string, start long, stop long, first long"
+    rows = [(i, s.path, s.relative, s.file_index, s.kind, s.start, s.end, s.first_record) for i, s in numbered]
+    return spark.createDataFrame(rows, fields).repartition(max(1, len(rows)), "i")
 
 
 def _split_of(row: dict[str, Any]) -> "FileSplit":
@@ -180,5 +183,5 @@ def sum_counts_per_file(spark: "SparkSession", paths: list[str], count: Callable
     return {row["key"]: row["n"] for row in summed}
 
 
-__all__ = ["arrow_schema_of", "count_split_starts", "map_batch_stage", "map_batches", "broadcast_stage_worker", "read_files", "ship_file",
-           "shipped_path", "sum_counts_per_file", "worker_stage"]
+__all__ = ["arrow_schema_of", "broadcast_stage_worker", "count_split_starts", "map_batch_stage", "map_batches",
+           "read_files", "ship_file", "shipped_path", "sum_counts_per_file", "worker_stage"]

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from curator.document import DECISION_FIELDS, REASON, REASON_DETAIL, STAGE, with_fields
 from curator.errors import CuratorError
 from curator.registry import stage_class
-from curator.stage import BatchStage, StageContext
+from curator.stage import BatchStage
 
 
 if TYPE_CHECKING:
@@ -193,13 +193,8 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
         stages, prepared = [], []
         for s in members:
             stage = s.build()
-            member_scratch = scratch / s.name
-            ctx = StageContext(spark=spark, run_dir=runner.root,
-                               scratch_dir=member_scratch.path if member_scratch.is_local else member_scratch,
-                               stage_name=s.name, default_parallelism=spark.sparkContext.defaultParallelism,
-                               input_spec=runner.spec.input)
             stages.append(stage)
-            prepared.append(stage.prepare(ctx))
+            prepared.append(stage.prepare(runner.stage_context(s.name, scratch / s.name)))
         input_df = spark.read.parquet((runner.stage_output(previous.name) / "data").spark_path)
         chain = FusedChain(names, stages, arrow_schema_of(input_df), [p.worker for p in prepared])
 
@@ -225,7 +220,7 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
             (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
         # Members commit in order and only after all of them are written: a failure before this point leaves no
         # member looking finished; one between commits leaves a complete prefix that a rerun skips.
-        for (name, (tmp, attempt)) in zip(names, staging):
+        for name, (tmp, attempt) in zip(names, staging):
             runner.commit_stage(name, tmp, attempt)
             committed += 1
     finally:

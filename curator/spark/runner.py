@@ -262,11 +262,7 @@ class PipelineRunner:
         scratch = self.out / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
         started = time.time()
         stage = stage_spec.build()
-        ctx = StageContext(
-            spark=self.spark, run_dir=self.root, scratch_dir=scratch.path if scratch.is_local else scratch,
-            stage_name=name, default_parallelism=self.spark.sparkContext.defaultParallelism,
-            input_spec=self.spec.input,
-        )
+        ctx = self.stage_context(name, scratch)
         tmp, attempt_name = self.staging_folder(name)
         committed = False
         try:
@@ -289,6 +285,12 @@ class PipelineRunner:
         self.progress.finished(name, stats, stats["seconds"])
         self.write_ledger()
         return StageResult(name, False, stats)
+
+    def stage_context(self, name: str, scratch: Location) -> StageContext:
+        """What a stage computed now gets: the session, the run root and its own scratch folder."""
+        return StageContext(spark=self.spark, run_dir=self.root, scratch_dir=scratch.path if scratch.is_local else scratch,
+                            stage_name=name, default_parallelism=self.spark.sparkContext.defaultParallelism,
+                            input_spec=self.spec.input)
 
     def staging_folder(self, name: str) -> tuple[Location, str]:
         """Where a computation of ``name`` writes before it commits, and its attempt name. Where rename is atomic
