@@ -84,9 +84,28 @@ def require_spacy_model(name: str) -> None:
         )
 
 
-def _quiet_presidio_import() -> None:
-    """Keep presidio from probing for a CUDA device at import: the pii stage runs on CPU only."""
+# Entities with a recognizer of curator's choice (:func:`_pattern_recognizer`); any other non-NER entity needs
+# presidio's predefined registry to tell whether it exists.
+OWN_RECOGNIZER_ENTITIES = frozenset((
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", *CURATOR_ENTITIES,
+))
+
+
+def _quiet_presidio_import(ner_model: str | None = None) -> None:
+    """Import presidio for CPU use. Without an NER model spaCy is only a tokenizer, yet importing it pulls in
+    thinc, which imports torch when installed (1.5 s of a 2.7 s import, in every Spark worker): torch is hidden
+    from that first import (thinc then records "no torch"; spaCy's blank and CNN pipelines never use it)."""
     os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
+    import sys
+
+    if ner_model is not None or "presidio_analyzer" in sys.modules or "torch" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        import presidio_analyzer  # noqa: F401
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
 
 
 class _TokenText(str):
@@ -97,8 +116,8 @@ class _TokenText(str):
         return str(self)
 
 
-def _offline_nlp_engine_class():
-    _quiet_presidio_import()
+def _offline_nlp_engine_class(model: str | None = None):
+    _quiet_presidio_import(model)
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
     class OfflineSpacyNlpEngine(SpacyNlpEngine):
@@ -187,7 +206,7 @@ def _offline_nlp_engine_class():
 
 def build_nlp_engine(language: str = "en", model: str | None = None):
     """A loaded presidio NLP engine that never downloads anything (blank spaCy unless ``model`` is given)."""
-    engine = _offline_nlp_engine_class()(language=language, model=model)
+    engine = _offline_nlp_engine_class(model)(language=language, model=model)
     engine.load()
     return engine
 
@@ -490,6 +509,19 @@ def _pattern_recognizer(
     return factory() if factory else None
 
 
+def check_analyzer_setup(entities: Sequence[str], *, language: str = "en", ner_model: str | None = None,
+                         **options) -> None:
+    """Fail with :class:`PiiSetupError` where :func:`build_analyzer` would (NER entities without an installed
+    model, an entity no recognizer finds), building presidio only when the check needs its registry."""
+    ner_wanted = [e for e in entities if e in NER_ENTITIES]
+    if ner_wanted and not ner_model:
+        raise PiiSetupError(f"pii: entities {ner_wanted} need a spaCy NER model; set ner_model (e.g. en_core_web_lg)")
+    if ner_wanted:
+        require_spacy_model(ner_model)
+    if any(e not in OWN_RECOGNIZER_ENTITIES and e not in NER_ENTITIES for e in entities):
+        build_analyzer(entities, language=language, ner_model=ner_model, **options)
+
+
 def build_analyzer(
     entities: Sequence[str],
     *,
@@ -509,13 +541,13 @@ def build_analyzer(
         ner_model: an installed spaCy model (package name or folder) for NER entities; never downloaded.
         keep_ip_networks: CIDR networks whose addresses are left in the text (loopback, documentation ranges).
     """
-    _quiet_presidio_import()
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-
-    use_bundled_suffix_list()
     ner_wanted = [e for e in entities if e in NER_ENTITIES]
     if ner_wanted and not ner_model:
         raise PiiSetupError(f"pii: entities {ner_wanted} need a spaCy NER model; set ner_model (e.g. en_core_web_lg)")
+    _quiet_presidio_import(ner_model if ner_wanted else None)
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    use_bundled_suffix_list()
     nlp_engine = build_nlp_engine(language, ner_model if ner_wanted else None)
 
     recognizers, missing, predefined = [], [], None

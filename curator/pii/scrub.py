@@ -116,21 +116,41 @@ class PiiScrubber:
         self.language = language
         self.score_threshold = score_threshold
         self.nlp_batch_size = nlp_batch_size
-        self.analyzer = build_analyzer(
-            self.entities, language=language, phone_regions=phone_regions, ner_model=ner_model,
-            keep_ip_networks=keep_ip_networks,
-        )
-        from presidio_anonymizer import AnonymizerEngine
-        from presidio_anonymizer.entities import OperatorConfig
-
-        self.anonymizer = AnonymizerEngine()
-        self.operators = {
-            e: OperatorConfig("replace", {"new_value": placeholder_for(e, placeholders)}) for e in self.entities
-        }
+        self.ner_model = ner_model if any(e in NER_ENTITIES for e in self.entities) else None
+        self._analyzer_options = dict(language=language, phone_regions=phone_regions, ner_model=ner_model,
+                                      keep_ip_networks=keep_ip_networks)
+        self._placeholders = dict(placeholders or {})
+        self._engines = None
         use_prescreen = prescreen and can_prescreen(self.entities)
         self.prescreen = Prescreen(self.entities, context_chars) if use_prescreen else None
         self._all_entities = frozenset(self.entities)
         self._entity_lists: dict[frozenset[str], list[str]] = {}
+
+    def _load_engines(self):
+        # presidio is built on first use: a pre-screened batch with no candidate never needs it, and building it
+        # costs seconds per Spark worker (import and recognizers).
+        if self._engines is None:
+            analyzer = build_analyzer(self.entities, **self._analyzer_options)  # first: it imports presidio
+            from presidio_anonymizer import AnonymizerEngine
+            from presidio_anonymizer.entities import OperatorConfig
+
+            operators = {e: OperatorConfig("replace", {"new_value": placeholder_for(e, self._placeholders)})
+                         for e in self.entities}
+            self._engines = (analyzer, AnonymizerEngine(), operators)
+        return self._engines
+
+    @property
+    def analyzer(self):
+        """presidio's ``AnalyzerEngine`` (built on first use)."""
+        return self._load_engines()[0]
+
+    @property
+    def anonymizer(self):
+        return self._load_engines()[1]
+
+    @property
+    def operators(self):
+        return self._load_engines()[2]
 
     def windows(self, text: str) -> list[Window]:
         """The stretches of ``text`` the analyzer will see, each with the entities whose recognizers run there."""
@@ -138,7 +158,7 @@ class PiiScrubber:
             return []
         if self.prescreen is not None:
             return self.prescreen.windows(text)
-        if self.analyzer.nlp_engine.model is not None:
+        if self.ner_model is not None:
             return [Window(start, end, self._all_entities) for start, end in ner_chunks(text)]
         return [Window(0, len(text), self._all_entities)]
 

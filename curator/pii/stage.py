@@ -122,7 +122,12 @@ class PiiStage(BatchStage):
     reasons: ClassVar[tuple[str, ...]] = PII_REASONS
 
     def setup(self) -> None:
-        self.scrubber = self.build_scrubber()
+        from curator.pii.engine import check_analyzer_setup
+
+        c = self.config
+        check_analyzer_setup(c.entities, language=c.language, ner_model=c.ner_model, phone_regions=c.phone_regions,
+                             keep_ip_networks=c.keep_ip_networks)
+        self.scrubber = self.build_scrubber()  # builds presidio when a batch first needs it
 
     def build_scrubber(self) -> PiiScrubber:
         from curator.pii.scrub import PiiScrubber
@@ -146,8 +151,8 @@ class PiiStage(BatchStage):
         return [f.name for f in self.count_fields()]
 
     def prepare(self, ctx: StageContext) -> PreparedStage:
-        # Build the analyzer once on the driver first: a missing spaCy model or an unknown entity fails here with
-        # its own message, not as a task failure inside Spark.
+        # A missing spaCy model or an unknown entity fails here, on the driver, with its own message, not as a task
+        # failure inside Spark (setup() checks; presidio itself is built only where the check needs it).
         self._ensure_setup()
         return super().prepare(ctx)
 

@@ -203,16 +203,17 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
             frame = input_df.mapInArrow(chain.process_batches, spark_schema(chain.output_schema))
             frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
             try:
-                (frame.where(F.col(FUSED_STAGE).isNull()).select(*chain.kept_schema.names)
-                 .write.mode("overwrite").option("compression", "zstd").parquet((tmps[-1] / "data").spark_path))
+                kept = frame.where(F.col(FUSED_STAGE).isNull()).select(*chain.kept_schema.names)
+                kept.write.mode("overwrite").option("compression", "zstd").parquet((tmps[-1] / "data").spark_path)
+                written = {"data": kept.schema}
                 for name, tmp, out in zip(names, tmps, chain.member_schemas):
-                    (frame.where(F.col(FUSED_STAGE) == name).select(*out.names)
-                     .withColumn(STAGE, F.lit(name))
-                     .write.mode("overwrite").option("compression", "zstd").parquet((tmp / "rejected").spark_path))
+                    rejected = frame.where(F.col(FUSED_STAGE) == name).select(*out.names).withColumn(STAGE, F.lit(name))
+                    rejected.write.mode("overwrite").option("compression", "zstd").parquet((tmp / "rejected").spark_path)
+                    written[name] = rejected.schema
             finally:
                 frame.unpersist()
 
-            all_stats = _count_members(runner, members, stages, prepared, tmps, previous)
+            all_stats = _count_members(runner, members, stages, prepared, tmps, previous, written)
         seconds = round(time.time() - started, 2)
         for s, tmp, stats in zip(members, tmps, all_stats):
             stats.update(stage=s.name, kind=s.stage, seconds=seconds, fused=names,
@@ -233,12 +234,11 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-def _count_members(runner, members, stages, prepared, tmps, previous) -> list[dict]:
-    """Every member's stats from the written Parquet: member i kept what members after it rejected plus the
-    segment's kept rows."""
-    spark = runner.spark
-    rejected = [spark.read.parquet((tmp / "rejected").spark_path) for tmp in tmps]
-    kept = spark.read.parquet((tmps[-1] / "data").spark_path)
+def _count_members(runner, members, stages, prepared, tmps, previous, written) -> list[dict]:
+    """Every member's stats from the written Parquet (``written``: the schema of each folder): member i kept what
+    members after it rejected plus the segment's kept rows."""
+    rejected = [runner.read_written(tmp / "rejected", written[s.name]) for s, tmp in zip(members, tmps)]
+    kept = runner.read_written(tmps[-1] / "data", written["data"])
     input_count = runner.read_stats(previous.name)["kept"]
     all_stats = []
     for i, (s, stage, ready) in enumerate(zip(members, stages, prepared)):

@@ -337,17 +337,23 @@ class PipelineRunner:
         finally:
             frame.unpersist()
 
-        # Counts come from what was written, not from accumulators.
+        # Counts come from what was written, not from accumulators (read with the schema it was written with, which
+        # spares Spark a job to infer it).
         input_count = None if previous is None else self.read_stats(previous.name)["kept"]
-        return self.counted_stats(stage, ctx.stage_name, self.spark.read.parquet((tmp / "data").spark_path),
-                                  self.spark.read.parquet((tmp / "rejected").spark_path), input_count, annotated.extra_stats)
+        return self.counted_stats(stage, ctx.stage_name, self.read_written(tmp / "data", kept.schema),
+                                  self.read_written(tmp / "rejected", rejected.schema), input_count,
+                                  annotated.extra_stats)
+
+    def read_written(self, folder: Location, schema):
+        """Parquet this run has just written with ``schema`` (a Spark ``StructType``), read back without inference."""
+        return self.spark.read.schema(schema).parquet(folder.spark_path)
 
     def counted_stats(self, stage, name: str, kept, rejected, input_count: int | None,
                       extra_stats: dict[str, Any]) -> dict:
         """A document stage's ``stats.json`` body from its written ``kept`` and ``rejected`` frames; checks
         ``in = kept + rejected`` (``input_count`` None: ingest, where every input record became one row)."""
-        kept_count = kept.count()
-        by_reason = {row[REASON]: row["count"] for row in rejected.groupBy(REASON).count().collect()}
+        tally = count_written(kept, rejected, stage.summed_columns(), stage.group_by_columns())
+        kept_count, by_reason = tally["kept"], tally["rejected"]
         rejected_count = sum(by_reason.values())
         if input_count is None:
             input_count = kept_count + rejected_count
@@ -356,8 +362,8 @@ class PipelineRunner:
                 f"stage {name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
                 f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
             )
-        totals = self._column_totals(stage.summed_columns(), (kept, rejected))
-        groups = {f"by_{c}": self._group_counts(c, kept, rejected) for c in stage.group_by_columns()}
+        totals = tally["totals"] if stage.summed_columns() else {}
+        groups = {f"by_{c}": counts for c, counts in tally["groups"].items()}
         # Stage-specific tables counted from the written rows (e.g. decontaminate's contamination table).
         written = stage.output_stats(kept, rejected) if hasattr(stage, "output_stats") else {}
         return {
@@ -365,37 +371,6 @@ class PipelineRunner:
             "rejected_total": rejected_count, **({"extra": extra_stats} if extra_stats else {}),
             **({"totals": totals} if totals else {}), **groups, **written,
         }
-
-    def _column_totals(self, columns: list[str], frames) -> dict[str, int]:
-        """Sums of the stage's summed columns over its written kept and rejected frames (counts come from data)."""
-        if not columns:
-            return {}
-        from pyspark.sql import functions as F
-
-        totals = dict.fromkeys(columns, 0)
-        for frame in frames:
-            present = [c for c in columns if c in frame.columns]
-            if present:
-                row = frame.agg(*[F.sum(c).alias(c) for c in present]).first()
-                for c in present:
-                    totals[c] += int(row[c] or 0)
-        return totals
-
-    def _group_counts(self, column: str, kept, rejected) -> dict[str, dict[str, int]]:
-        """Kept and rejected documents and characters per value of ``column``, from the written frames."""
-        from pyspark.sql import functions as F
-
-        counts: dict[str, dict[str, int]] = {}
-        for frame, prefix in ((kept, "kept"), (rejected, "rejected")):
-            if column not in frame.columns:
-                continue
-            rows = frame.groupBy(column).agg(F.count("*").alias("docs"), F.sum(F.length("text")).alias("chars"))
-            for row in rows.collect():
-                entry = counts.setdefault(str(row[column]), dict.fromkeys(
-                    ("kept_docs", "kept_chars", "rejected_docs", "rejected_chars"), 0))
-                entry[f"{prefix}_docs"] += int(row["docs"])
-                entry[f"{prefix}_chars"] += int(row["chars"] or 0)
-        return dict(sorted(counts.items()))
 
     def _run_sink(self, stage, input_df, ctx: StageContext, tmp: Location) -> dict:
         if input_df is None:
@@ -452,6 +427,52 @@ class PipelineRunner:
             return self.out / LEDGER
         with self.progress.running(self.spark, "report"):
             return write_reports(self.root, self.ledger(), spark=self.spark)
+
+
+def count_written(kept, rejected, summed: list[str], grouped: list[str]) -> dict[str, Any]:
+    """Everything ``stats.json`` counts from a stage's written frames, in one Spark job: kept documents, rejected
+    documents per reason, sums of the ``summed`` columns over both frames (``totals``; only columns present), and
+    per value of each ``grouped`` column the kept and rejected documents and characters (``groups``)."""
+    from pyspark.sql import functions as F
+
+    def tagged(frame, is_kept: bool):
+        present = set(frame.columns)
+        columns = [(F.lit(None).cast("string") if is_kept else F.col(REASON)).alias("_reason"),
+                   F.lit(is_kept).alias("_kept")]
+        columns += [(F.col(c).cast("string") if c in present else F.lit(None).cast("string")).alias(f"_g{i}")
+                    for i, c in enumerate(grouped)]
+        columns += [(F.col(c).cast("long") if c in present else F.lit(None).cast("long")).alias(f"_s{i}")
+                    for i, c in enumerate(summed)]
+        columns.append(F.length("text").alias("_chars") if grouped else F.lit(0).alias("_chars"))
+        return frame.select(*columns)
+
+    keys = ["_reason", "_kept"] + [f"_g{i}" for i in range(len(grouped))]
+    sums = [F.sum(f"_s{i}").alias(f"_s{i}") for i in range(len(summed))]
+    rows = (tagged(kept, True).unionByName(tagged(rejected, False)).groupBy(*keys)
+            .agg(F.count(F.lit(1)).alias("_n"), F.sum("_chars").alias("_chars"), *sums).collect())
+
+    present = {True: set(kept.columns), False: set(rejected.columns)}
+    kept_count, by_reason = 0, {}
+    totals = dict.fromkeys(summed, 0)
+    groups: dict[str, dict[str, dict[str, int]]] = {c: {} for c in grouped}
+    for row in rows:
+        n, is_kept = int(row["_n"]), row["_kept"]
+        if is_kept:
+            kept_count += n
+        else:
+            by_reason[row["_reason"]] = by_reason.get(row["_reason"], 0) + n
+        for i, c in enumerate(summed):
+            totals[c] += int(row[f"_s{i}"] or 0)
+        prefix = "kept" if is_kept else "rejected"
+        for i, c in enumerate(grouped):
+            if c not in present[is_kept]:
+                continue
+            entry = groups[c].setdefault(str(row[f"_g{i}"]), dict.fromkeys(
+                ("kept_docs", "kept_chars", "rejected_docs", "rejected_chars"), 0))
+            entry[f"{prefix}_docs"] += n
+            entry[f"{prefix}_chars"] += int(row["_chars"] or 0)
+    return {"kept": kept_count, "rejected": by_reason, "totals": totals,
+            "groups": {c: dict(sorted(counts.items())) for c, counts in groups.items()}}
 
 
 def write_marker(folder: Location, fingerprint: str, attempt: str | None = None) -> None:

@@ -138,3 +138,25 @@ def test_pipeline_run_writes_totals_and_balances(spark, tmp_path):
     kept = {r["id"]: r for r in spark.read.parquet(str(runner.stage_dir("pii") / "data")).collect()}
     assert kept["a"]["text"] == "Contact <EMAIL_ADDRESS> or <PHONE_NUMBER>."
     assert kept["b"]["text"] == DOCS[1]["text"]
+
+
+def test_presidio_is_built_on_first_candidate_and_without_torch():
+    # A fresh interpreter: setup is cheap (no presidio), a batch with no candidate leaves presidio unbuilt, and the
+    # blank-tokenizer analyzer is built without importing torch (thinc would otherwise import it).
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from curator.pii.stage import PiiStage, PiiConfig
+stage = PiiStage(PiiConfig()); stage._ensure_setup()
+assert "presidio_analyzer" not in sys.modules
+assert stage.scrubber.scrub("nothing personal here at all").counts == {}
+assert "presidio_analyzer" not in sys.modules
+result = stage.scrubber.scrub("write to jo@example.com today")
+assert result.text == "write to <EMAIL_ADDRESS> today", result
+assert "presidio_analyzer" in sys.modules and "torch" not in sys.modules
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
