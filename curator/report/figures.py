@@ -33,11 +33,32 @@ GROUP_SIZE_COLUMN = "dup_group_size"
 SKIPPED_SCORE_COLUMNS = {"id", "text", "source", "url", "meta", "reason", "reason_detail", "stage"}
 
 
+# Frames already opened while one report is computed: each figure reads the same stage folders again, and every
+# opening costs Spark a job to infer the schema (see collect_figures).
+_OPENED: dict[str, "DataFrame | None"] | None = None
+
+
 def read_parquet(spark: "SparkSession", folder: Path) -> "DataFrame | None":
     """A written stage output, or None when the folder holds no Parquet file (a stage that rejected nothing)."""
-    if not folder.is_dir() or not any(folder.glob("*.parquet")):
-        return None
-    return spark.read.parquet(str(folder))
+    key = str(folder)
+    if _OPENED is not None and key in _OPENED:
+        return _OPENED[key]
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    frame = None
+    if files:
+        reader = spark.read
+        try:  # the schema from one file's footer, read here: spares Spark its schema-inference job
+            import pyarrow.parquet as pq
+
+            from curator.document import spark_schema
+
+            reader = reader.schema(spark_schema(pq.read_schema(files[0])))
+        except Exception:  # a type the conversion does not know: Spark infers it
+            reader = spark.read
+        frame = reader.parquet(key)
+    if _OPENED is not None:
+        _OPENED[key] = frame
+    return frame
 
 
 def read_kept(spark: "SparkSession", run: RunFolder, stage) -> "DataFrame | None":
@@ -65,47 +86,63 @@ def read_kept(spark: "SparkSession", run: RunFolder, stage) -> "DataFrame | None
 def collect_figures(spark: "SparkSession", run: RunFolder, seed: int = 0,
                     examples_per_reason: int = EXAMPLES_PER_REASON) -> dict[str, Any]:
     """All report figures of ``run`` as one JSON-serialisable dict (also written as ``report.json``)."""
+    global _OPENED
     tokenizer = _tokenizer_bundle(run)
-    figures: dict[str, Any] = {
-        "stages": stage_funnel(spark, run),
-        "languages": language_table(spark, run, tokenizer),
-        "histograms": score_histograms(spark, run),
-        "group_sizes": group_sizes(spark, run),
-        "totals": {s.name: s.stats["totals"] for s in run.document_stages if s.stats.get("totals")},
-        "tokenizer": tokenizer_figures(spark, run, tokenizer),
-        "shards": shard_figures(run),
-        "examples": rejection_examples(spark, run, seed, examples_per_reason),
-    }
+    _OPENED = {}
+    try:
+        figures: dict[str, Any] = {
+            "stages": stage_funnel(spark, run),
+            "languages": language_table(spark, run, tokenizer),
+            "histograms": score_histograms(spark, run),
+            "group_sizes": group_sizes(spark, run),
+            "totals": {s.name: s.stats["totals"] for s in run.document_stages if s.stats.get("totals")},
+            "tokenizer": tokenizer_figures(spark, run, tokenizer),
+            "shards": shard_figures(run),
+            "examples": rejection_examples(spark, run, seed, examples_per_reason),
+        }
+    finally:
+        _OPENED = None
     return figures
 
 
 # -- funnel ---------------------------------------------------------------------------------------------------------
 
 
-def _text_totals(frame: "DataFrame | None") -> tuple[int, int]:
-    from pyspark.sql import functions as F
-
-    if frame is None:
-        return 0, 0
-    row = frame.agg(F.count(F.lit(1)).alias("docs"), F.sum(F.length("text")).alias("chars")).first()
-    return int(row["docs"] or 0), int(row["chars"] or 0)
-
-
 def stage_funnel(spark: "SparkSession", run: RunFolder) -> list[dict[str, Any]]:
     """Per stage: documents and characters in, kept and rejected (characters counted from the written text).
 
     ``chars_in`` is what the previous stage kept; it can exceed kept + rejected characters when a stage edits text
-    (C4 line removal, PII placeholders), which ``chars_edited`` reports."""
+    (C4 line removal, PII placeholders), which ``chars_edited`` reports. Every stage's outputs are counted in one
+    Spark job."""
+    from pyspark.sql import functions as F
+
+    parts = []
+    for i, stage in enumerate(run.document_stages):
+        for side, frame in (("kept", read_kept(spark, run, stage)), ("rejected", read_parquet(spark, stage.rejected))):
+            if frame is not None:
+                parts.append(frame.select(F.lit(i).alias("_stage"), F.lit(side).alias("_side"),
+                                          F.length("text").alias("_chars")))
+    totals: dict[tuple[int, str], tuple[int, int]] = {}
+    if parts:
+        union = parts[0]
+        for part in parts[1:]:
+            union = union.unionByName(part)
+        for row in union.groupBy("_stage", "_side").agg(F.count(F.lit(1)).alias("docs"),
+                                                        F.sum("_chars").alias("chars")).collect():
+            totals[(row["_stage"], row["_side"])] = (int(row["docs"] or 0), int(row["chars"] or 0))
+
     rows: list[dict[str, Any]] = []
     previous_chars: int | None = None
+    document_index = {id(s): i for i, s in enumerate(run.document_stages)}
     for stage in run.stages:
         row: dict[str, Any] = {"stage": stage.name, "kind": stage.kind, "sink": stage.is_sink,
                                "seconds": stage.stats.get("seconds")}
         if stage.is_sink:
             rows.append(row)
             continue
-        kept_docs, kept_chars = _text_totals(read_kept(spark, run, stage))
-        rejected_docs, rejected_chars = _text_totals(read_parquet(spark, stage.rejected))
+        i = document_index[id(stage)]
+        kept_docs, kept_chars = totals.get((i, "kept"), (0, 0))
+        rejected_docs, rejected_chars = totals.get((i, "rejected"), (0, 0))
         chars_in = previous_chars if previous_chars is not None else kept_chars + rejected_chars
         row.update(docs_in=stage.stats.get("in"), docs_kept=kept_docs, docs_rejected=rejected_docs,
                    chars_in=chars_in, chars_kept=kept_chars, chars_rejected=rejected_chars,

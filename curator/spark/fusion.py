@@ -195,7 +195,7 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
             stage = s.build()
             stages.append(stage)
             prepared.append(stage.prepare(runner.stage_context(s.name, scratch / s.name)))
-        input_df = spark.read.parquet((runner.stage_output(previous.name) / "data").spark_path)
+        input_df = runner.read_stage_data(previous.name, spread=True)
         chain = FusedChain(names, stages, arrow_schema_of(input_df), [p.worker for p in prepared])
 
         with runner.progress.running(spark, label):

@@ -266,8 +266,9 @@ class PipelineRunner:
         tmp, attempt_name = self.staging_folder(name)
         committed = False
         try:
-            input_df = None if previous is None else self.spark.read.parquet(
-                (self.stage_output(previous.name) / "data").spark_path)
+            from curator.spark.fusion import fusible
+
+            input_df = None if previous is None else self.read_stage_data(previous.name, spread=fusible(stage_spec))
             with self.progress.running(self.spark, name):
                 if stage_spec.is_sink:
                     stats = self._run_sink(stage, input_df, ctx, tmp)
@@ -343,6 +344,16 @@ class PipelineRunner:
         return self.counted_stats(stage, ctx.stage_name, self.read_written(tmp / "data", kept.schema),
                                   self.read_written(tmp / "rejected", rejected.schema), input_count,
                                   annotated.extra_stats)
+
+    def read_stage_data(self, name: str, spread: bool = False):
+        """The documents stage ``name`` kept. ``spread``: at least one partition per core, for per-document work (a
+        small stage output is often one file, which Spark would give to one core, model loading and all)."""
+        frame = self.spark.read.parquet((self.stage_output(name) / "data").spark_path)
+        if spread:
+            cores = self.spark.sparkContext.defaultParallelism
+            if frame.rdd.getNumPartitions() < cores:
+                frame = frame.repartition(cores)
+        return frame
 
     def read_written(self, folder: Location, schema):
         """Parquet this run has just written with ``schema`` (a Spark ``StructType``), read back without inference."""
