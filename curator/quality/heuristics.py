@@ -141,3 +141,88 @@ def duplicate_ngram_chars(words: list[str], n: int, cumulative: list[int]) -> in
             seen.add(gram)
             idx += 1
     return repeated
+
+
+class WordNgrams:
+    """One document's word n-grams as dense integer keys (numpy), for the repetition measures above at C speed.
+
+    Keys are exact, never hashed: the key of n-gram i is the rank of the pair (key of (n-1)-gram i, word i+n-1)
+    among all such pairs of the document, so two n-grams share a key exactly when their words are equal. The results
+    equal :func:`top_ngram_chars` and :func:`duplicate_ngram_chars` (``tests/quality/test_heuristics.py`` compares
+    them on repetitive random documents)."""
+
+    def __init__(self, words: list[str]):
+        import numpy as np
+
+        vocabulary: dict[str, int] = {}
+        self.n_words = len(words)
+        self.word_keys = np.fromiter((vocabulary.setdefault(w, len(vocabulary)) for w in words), np.int64,
+                                     count=self.n_words)
+        self.vocabulary_size = max(1, len(vocabulary))
+        lengths = np.fromiter(map(len, words), np.int64, count=self.n_words)
+        self.cumulative = np.concatenate((np.zeros(1, np.int64), np.cumsum(lengths)))
+        self._keys: dict[int, tuple] = {}
+
+    def keys(self, n: int):
+        """(key per n-gram start, first start of each key); keys are 0..distinct-1."""
+        import numpy as np
+
+        if n not in self._keys:
+            if n == 1:
+                pairs = self.word_keys
+            else:
+                previous = self.keys(n - 1)[0]
+                count = max(0, self.n_words - n + 1)
+                pairs = previous[:count] * self.vocabulary_size + self.word_keys[n - 1:n - 1 + count]
+            _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+            self._keys[n] = (inverse.reshape(-1).astype(np.int64), first.astype(np.int64))
+        return self._keys[n]
+
+    def top_chars(self, n: int) -> int:
+        """:func:`top_ngram_chars`: the most frequent n-gram (the first to appear among equals) x its count."""
+        import numpy as np
+
+        keys, first = self.keys(n)
+        if not len(keys):
+            return 0
+        counts = np.bincount(keys, minlength=len(first))
+        top = counts.max()
+        start = int(first[counts == top].min())
+        return int(self.cumulative[start + n] - self.cumulative[start] + n - 1) * int(top)
+
+    def duplicate_chars(self, n: int) -> int:
+        """:func:`duplicate_ngram_chars`: characters of n-grams repeating an earlier one, skipping past each repeat.
+
+        The left-to-right scan only has decisions at positions whose n-gram occurred before; an n-gram counts as
+        seen there when an earlier occurrence was visited, i.e. not inside the n - 1 positions skipped after a
+        repeat."""
+        from bisect import bisect_right
+
+        import numpy as np
+
+        keys, first = self.keys(n)
+        total = len(keys)
+        if len(first) == total:
+            return 0
+        later = np.flatnonzero(first[keys] != np.arange(total))  # positions repeating an earlier occurrence
+        first_of = first.tolist()
+        key_list = keys.tolist()
+        cumulative = self.cumulative
+        skipped_starts: list[int] = []  # skipped windows [r + 1, r + n) after each repeat at r, in order
+        visited: set[int] = set()  # keys visited at a repeated position
+        repeated, resume = 0, 0
+        for position in later.tolist():
+            if position < resume:
+                continue  # inside a skipped window: never looked at
+            key = key_list[position]
+            seen = key in visited
+            if not seen:
+                start = first_of[key]
+                w = bisect_right(skipped_starts, start) - 1
+                seen = not (w >= 0 and start < skipped_starts[w] + n - 1)
+            visited.add(key)
+            if seen:
+                repeated += int(cumulative[position + n] - cumulative[position])
+                skipped_starts.append(position + 1)
+                resume = position + n
+        return repeated

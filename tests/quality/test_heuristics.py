@@ -233,3 +233,25 @@ def test_long_punctuation_runs_split_in_linear_time():
     # two join alternatives can match the same character; without possessive quantifiers this input backtracks
     # exponentially and never returns
     assert split_words("a" + "=" * 5000 + " x") == ["a"] + ["="] * 5000 + ["x"]
+
+
+def test_word_ngrams_equal_the_reference_repetition_measures():
+    # WordNgrams (integer n-gram keys, what the gopher_repetition family runs) against the plain definitions, on
+    # random documents with small vocabularies and periodic runs, where repeats, overlaps and skips are frequent.
+    import random
+    from itertools import accumulate
+
+    from curator.quality.heuristics import WordNgrams, duplicate_ngram_chars, top_ngram_chars
+
+    rng = random.Random(7)
+    for _ in range(600):
+        vocabulary = [f"w{i}" + "x" * rng.randrange(3) for i in range(rng.choice([1, 2, 3, 8, 40]))]
+        words = [rng.choice(vocabulary) for _ in range(rng.choice([0, 1, 3, 9, 40, 200]))]
+        if len(words) > 10 and rng.random() < 0.3:
+            period = rng.randrange(2, 8)
+            words = (words[:period] * len(words))[:len(words)] + words[:5]
+        ngrams = WordNgrams(words)
+        cumulative = [0, *accumulate(map(len, words))]
+        for n in range(1, 11):
+            assert ngrams.top_chars(n) == top_ngram_chars(words, n), (n, words)
+            assert ngrams.duplicate_chars(n) == duplicate_ngram_chars(words, n, cumulative), (n, words)

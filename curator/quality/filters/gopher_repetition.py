@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from itertools import accumulate
 from typing import ClassVar
 
 from pydantic import Field, field_validator
 
 from curator.quality.filters.base import Check, QualityFilter
-from curator.quality.heuristics import TextView, duplicate_ngram_chars, duplicate_stats, top_ngram_chars
+from curator.quality.heuristics import TextView, WordNgrams, duplicate_stats
 
 
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
@@ -67,12 +66,13 @@ class GopherRepetitionFilter(QualityFilter):
                                        (f"gopher_dup_{unit}_char_frac", dup_chars / n_chars, max_char_frac)):
                 if limit is not None:
                     yield name, ratio, name if ratio > limit else None
-        words = view.words
+        # The n-gram measures of curator.quality.heuristics (top_ngram_chars, duplicate_ngram_chars), computed over
+        # integer n-gram keys: the same values, several times faster.
+        ngrams = WordNgrams(view.words)
         for n, limit in c.max_top_ngram_char_frac.items():
             if limit is not None:
-                ratio = top_ngram_chars(words, n) / n_chars
+                ratio = ngrams.top_chars(n) / n_chars
                 yield f"gopher_top_{n}_gram_char_frac", ratio, f"gopher_top_{n}_gram" if ratio > limit else None
-        cumulative = None
         no_repeats_below = None  # if no n-gram repeats, no longer one can
         for n, limit in c.max_dup_ngram_char_frac.items():
             if limit is None:
@@ -80,9 +80,7 @@ class GopherRepetitionFilter(QualityFilter):
             if no_repeats_below is not None and n >= no_repeats_below:
                 chars = 0
             else:
-                if cumulative is None:
-                    cumulative = [0, *accumulate(map(len, words))]
-                chars = duplicate_ngram_chars(words, n, cumulative)
+                chars = ngrams.duplicate_chars(n)
                 if chars == 0:
                     no_repeats_below = n
             ratio = chars / n_chars
