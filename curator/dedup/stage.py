@@ -172,14 +172,16 @@ class DedupStage(Stage):
         if content:
             keys.append(F.xxhash64(*content).alias("_content_hash"))
             order.append(F.col("_content_hash").asc())
-        nodes, n_documents = ops.assign_nodes(rows.select(*keys), order, partitions, scratch / "nodes")
-        nodes = nodes.select(ops.ROW, ops.NODE, ID)
-
-        # 2-5 in this process for a small input (one collect), else as Spark steps over scratch tables.
+        # 2-5 in this process for a small input (the keys and the fingerprints collected, the survivor order
+        # ranked here), else as Spark steps over scratch tables. The row count is Parquet metadata.
+        n_documents = rows.count()
         in_process = n_documents <= cfg.in_process_max_documents
         if in_process:
+            nodes = rank_nodes(rows.select(*keys).toArrow(), quality is not None, bool(content))
             decisions, stats = self._decide_in_process(rows, nodes, params)
         else:
+            nodes, n_documents = ops.assign_nodes(rows.select(*keys), order, partitions, scratch / "nodes")
+            nodes = nodes.select(ops.ROW, ops.NODE, ID)
             decisions, stats = self._decide_distributed(rows, nodes, n_documents, params, scratch)
         stats["in_process"] = in_process
         stats["parameters"] = {
@@ -196,7 +198,8 @@ class DedupStage(Stage):
         return Annotated(frame, stats)
 
     def _decide_in_process(self, rows, nodes, params):
-        """Decisions keyed by ``_row`` as a small Spark table, from one collect of the fingerprints and the nodes."""
+        """Decisions keyed by ``_row`` as a small Spark table, from one collect of the fingerprints; ``nodes`` is the
+        Arrow table of :func:`rank_nodes`."""
         import numpy as np
         import pyarrow as pa
 
@@ -205,7 +208,7 @@ class DedupStage(Stage):
         from curator.spark import dedup_ops as ops
 
         cfg = self.config
-        node_table = nodes.toArrow()
+        node_table = nodes
         node_rows = node_table.column(ops.ROW).to_numpy()
         node_ids = node_table.column(ops.NODE).to_numpy()
         prints = ops.fingerprint(rows, params, key=ops.ROW).toArrow()
@@ -364,3 +367,29 @@ class DedupStage(Stage):
             "exact_duplicates": totals["exact"],
             "minhash_duplicates": totals["minhash"],
         }
+
+
+def rank_nodes(keys, has_quality: bool, has_content: bool):
+    """``_row``, ``_node``, ``id`` (Arrow) from the key table of a small input: ``_node`` is each row's rank in the
+    survivor order the distributed path sorts by in Spark (quality descending, nulls last; id ascending, nulls
+    first, compared as code points like Spark's UTF-8 byte order; then the content hash)."""
+    import pyarrow as pa
+
+    from curator.document import ID
+    from curator.spark import dedup_ops as ops
+
+    rows = keys.column(ops.ROW).to_pylist()
+    ids = keys.column(ID).to_pylist()
+    qualities = keys.column("_quality").to_pylist() if has_quality else [None] * len(rows)
+    hashes = keys.column("_content_hash").to_pylist() if has_content else [0] * len(rows)
+
+    def order(i: int):
+        q, doc_id = qualities[i], ids[i]
+        return (q is None, -q if q is not None else 0.0, doc_id is not None, doc_id or "", hashes[i] or 0)
+
+    ranked = sorted(range(len(rows)), key=order)
+    node_of = [0] * len(rows)
+    for node, i in enumerate(ranked):
+        node_of[i] = node
+    return pa.table({ops.ROW: pa.array(rows, pa.int64()), ops.NODE: pa.array(node_of, pa.int64()),
+                     ID: keys.column(ID)})

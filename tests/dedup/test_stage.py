@@ -283,3 +283,22 @@ def test_runner_ledger_balances(spark, corpus, tmp_path):
     rejected = spark.read.parquet(str(tmp_path / "out" / "dedup" / "rejected")).collect()
     assert {r["reason"] for r in rejected} == {"exact_duplicate", "minhash_duplicate"}
     assert not (tmp_path / "out" / "_scratch" / "dedup").exists()
+
+
+def test_rank_nodes_follows_the_distributed_sort_order():
+    # Quality descending with missing last, then id ascending with missing first (code-point order, like Spark's
+    # UTF-8 byte order), then the content hash: the order assign_nodes sorts by in Spark.
+    import pyarrow as pa
+
+    from curator.dedup.stage import rank_nodes
+
+    keys = pa.table({
+        "_row": [10, 11, 12, 13, 14, 15, 16],
+        "id": ["b", "a", None, "é", "z", "a", "Z"],
+        "_quality": [0.5, 0.5, 0.9, None, 0.5, 0.5, None],
+        "_content_hash": [0, 7, 0, 0, 0, -3, 0],
+    })
+    nodes = rank_nodes(keys, has_quality=True, has_content=True)
+    by_row = dict(zip(nodes.column("_row").to_pylist(), nodes.column("_node").to_pylist()))
+    assert [row for row, _ in sorted(by_row.items(), key=lambda kv: kv[1])] == [12, 15, 11, 10, 14, 16, 13]
+    assert nodes.column("id").to_pylist() == keys.column("id").to_pylist()
