@@ -30,6 +30,7 @@ INGEST_REASONS = (
     "http_status", "non_html", "oversized_html", "undecodable", "empty_extraction",
 )
 _ORDINAL = "_ingest_ordinal"
+_LITERAL_PATHS_MAX = 2000  # input files whose paths are inlined in the plan for duplicate-id details
 
 
 class IngestConfig(StageConfig):
@@ -78,16 +79,25 @@ class IngestStage(Stage):
             first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), _ORDINAL)
             frame = frame.withColumn("_n", F.row_number().over(first))
             is_dup = (F.col("_n") > 1) & F.col(REASON).isNull()
-            # Name the file and record of each repeat, like every other ingest rejection (broadcast: one row a file).
-            paths = F.broadcast(ctx.spark.createDataFrame([(i, path) for i, (path, _) in enumerate(files)],
-                                                          "_file long, _path string"))
-            frame = frame.withColumn("_file", F.shiftright(F.col(_ORDINAL), 40)).join(paths, "_file", "left")
+            # Name the file and record of each repeat, like every other ingest rejection: the path looked up in a
+            # literal array (a few thousand files), else in a broadcast table of one row a file.
+            file_number = F.shiftright(F.col(_ORDINAL), 40)
+            if len(files) <= _LITERAL_PATHS_MAX:
+                frame = frame.withColumn("_path", F.element_at(F.array(*[F.lit(p) for p, _ in files]),
+                                                               (file_number + 1).cast("int")))
+            else:
+                from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+                paths = F.broadcast(ctx.spark.createDataFrame(
+                    [(i, path) for i, (path, _) in enumerate(files)],
+                    StructType([StructField("_file", LongType()), StructField("_path", StringType())])))
+                frame = frame.withColumn("_file", file_number).join(paths, "_file", "left")
             where = F.concat(F.col("_path"), F.lit(" record "),
                              ((F.col(_ORDINAL).bitwiseAND(F.lit((1 << 40) - 1))) + 1).cast("string"))
             detail = F.concat(where, F.lit(": id "), F.col("id"), F.lit(" seen earlier in the input"))
             frame = frame.withColumn(REASON_DETAIL, F.when(is_dup, detail).otherwise(F.col(REASON_DETAIL)))
             frame = frame.withColumn(REASON, F.when(is_dup, F.lit("duplicate_id")).otherwise(F.col(REASON)))
-            frame = frame.drop("_n", "_file", "_path")
+            frame = frame.drop(*[c for c in ("_n", "_file", "_path") if c in frame.columns])
         # The same test read_file applies; only the first 64 KiB of each file is looked at here, on the driver.
         warc_paths = [path for path, _ in files if fmt == "warc" or is_warc_name(path) or sniff_warc(path)]
         stats = {"files": len(files), **warc_record_tally(ctx.spark, warc_paths)}

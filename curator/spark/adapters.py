@@ -99,7 +99,12 @@ def count_split_starts(spark: "SparkSession", splits: list["FileSplit"]) -> list
 
 def _split_table(spark: "SparkSession", numbered: list[tuple[int, "FileSplit"]]) -> "DataFrame":
     """One row per ``(i, split)``, one partition per row, so each split is one task (read back by :func:`_split_of`)."""
-    fields = "i long, path string, relative string, file_index long, kind string, start long, stop long, first long"
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    # A StructType, not a DDL string: parsing DDL costs the first query of a session ~0.5 s of parser start-up.
+    types = {"i": LongType(), "path": StringType(), "relative": StringType(), "file_index": LongType(),
+             "kind": StringType(), "start": LongType(), "stop": LongType(), "first": LongType()}
+    fields = StructType([StructField(name, kind) for name, kind in types.items()])
     rows = [(i, s.path, s.relative, s.file_index, s.kind, s.start, s.end, s.first_record) for i, s in numbered]
     return spark.createDataFrame(rows, fields).repartition(max(1, len(rows)), "i")
 
