@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -179,6 +180,8 @@ def test_ingest_and_langid_through_the_runner(spark, tmp_path):
     assert {r["stage"] for r in rejected} == {"ingest"}
     truncated = [r for r in rejected if r["reason"] == "truncated_input"]
     assert "cut.jsonl.zst" in truncated[0]["reason_detail"]
+    (repeat,) = [r for r in rejected if r["reason"] == "duplicate_id"]  # names the file and record of the repeat
+    assert re.fullmatch(r".*/a\.jsonl record \d+: id en1 seen earlier in the input", repeat["reason_detail"])
 
     # Generated ids derive from the path below the input folder, the same on every rerun.
     assert stable_id("more/cut.jsonl.zst", 1) in kept
