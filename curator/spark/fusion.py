@@ -26,10 +26,7 @@ fuses when it is a :class:`~curator.stage.BatchStage` that runs through :meth:`B
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-import uuid
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import pyarrow as pa
@@ -170,7 +167,7 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
 
     from curator.document import spark_schema
     from curator.spark.adapters import arrow_schema_of
-    from curator.spark.runner import StageResult
+    from curator.spark.runner import StagedComputation, StageResult
 
     names = [s.name for s in members]
     previous = runner.previous_document_stage(names[0])
@@ -178,25 +175,19 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
         raise CuratorError(f"stages {names} need the output of {previous.name if previous else 'a document stage'!r}"
                            ", which has not completed for this spec; run `curator run`")
     spark = runner.spark
-    for name in names:  # what killed runs left (under the lock, so nothing live)
-        runner.remove_stale_outputs(name)
     total = len(runner.spec.stages)
     for s in members:
         runner.progress.started(s.name, s.stage, runner.spec.stage_names.index(s.name) + 1, total)
-    scratch = runner.out / "_scratch" / (runner.run_id or uuid.uuid4().hex[:12]) / names[0]
-    started = time.time()
     label = "+".join(names)
-    staging = [runner.staging_folder(n) for n in names]
-    tmps = [tmp for tmp, _ in staging]
-    committed = 0
-    try:
+    with StagedComputation(runner, names) as job:
         stages, prepared = [], []
         for s in members:
             stage = s.build()
             stages.append(stage)
-            prepared.append(stage.prepare(runner.stage_context(s.name, scratch / s.name)))
+            prepared.append(stage.prepare(runner.stage_context(s.name, job.scratch / s.name)))
         input_df = runner.read_stage_data(previous.name, spread=True)
         chain = FusedChain(names, stages, arrow_schema_of(input_df), [p.worker for p in prepared])
+        tmps = job.folders
 
         with runner.progress.running(spark, label):
             # persist justification: one annotated frame feeds k + 1 writes; recomputing it would rerun models.
@@ -214,20 +205,11 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
                 frame.unpersist()
 
             all_stats = _count_members(runner, members, stages, prepared, tmps, previous, written)
-        seconds = round(time.time() - started, 2)
-        for s, tmp, stats in zip(members, tmps, all_stats):
-            stats.update(stage=s.name, kind=s.stage, seconds=seconds, fused=names,
-                         fingerprint=runner.fingerprint(s.name))
-            (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
-        # Members commit in order and only after all of them are written: a failure before this point leaves no
-        # member looking finished; one between commits leaves a complete prefix that a rerun skips.
-        for name, (tmp, attempt) in zip(names, staging):
-            runner.commit_stage(name, tmp, attempt)
-            committed += 1
-    finally:
-        for tmp in tmps[committed:]:
-            tmp.remove_tree()
-        scratch.parent.remove_tree()
+        seconds = job.seconds()
+        for s, stats in zip(members, all_stats):
+            stats.update(stage=s.name, kind=s.stage, seconds=seconds, fused=names, fingerprint=runner.fingerprint(s.name))
+        # Members commit in order and only after all of them are written (see StagedComputation.commit).
+        job.commit(all_stats)
     for name, stats in zip(names, all_stats):
         runner.progress.finished(name, stats, stats["seconds"])
     runner.write_ledger()

@@ -58,6 +58,46 @@ class StageResult:
     stats: dict[str, Any]
 
 
+class StagedComputation:
+    """What every computation of a stage, or of a fused segment of stages, shares: outputs left by killed or
+    superseded runs removed first, a staging folder per stage (:meth:`PipelineRunner.staging_folder`) and one scratch
+    folder; :meth:`commit` writes each ``stats.json`` and commits the stages in order. Leaving the block removes the
+    scratch folder and every staging folder not committed, so a failure leaves nothing that looks finished."""
+
+    def __init__(self, runner: "PipelineRunner", names: list[str]):
+        self.runner, self.names = runner, names
+        self.committed = 0
+
+    def __enter__(self) -> "StagedComputation":
+        # Temporaries and attempts of killed runs can hold complete-looking shards; nothing reads them, and they are
+        # removed here (under the lock, so they cannot belong to a live run).
+        for name in self.names:
+            self.runner.remove_stale_outputs(name)
+        run = self.runner.run_id or uuid.uuid4().hex[:12]
+        self.scratch = self.runner.out / "_scratch" / run / self.names[0]
+        self.staging = [self.runner.staging_folder(name) for name in self.names]
+        self.folders = [tmp for tmp, _ in self.staging]
+        self.started = time.time()
+        return self
+
+    def seconds(self) -> float:
+        return round(time.time() - self.started, 2)
+
+    def commit(self, stats: list[dict[str, Any]]) -> None:
+        """Write each stage's ``stats.json``, then commit the stages in order: a failure before this point leaves no
+        stage looking finished; one between commits leaves a complete prefix that a rerun skips."""
+        for tmp, body in zip(self.folders, stats):
+            (tmp / "stats.json").write_text(json.dumps(body, indent=2, sort_keys=True))
+        for name, (tmp, attempt) in zip(self.names, self.staging):
+            self.runner.commit_stage(name, tmp, attempt)
+            self.committed += 1
+
+    def __exit__(self, *exc) -> None:
+        for tmp in self.folders[self.committed:]:
+            tmp.remove_tree()
+        self.scratch.parent.remove_tree()
+
+
 class EmptyOutputError(CuratorError):
     """A stage rejected every document of a non-empty input."""
 
@@ -255,34 +295,19 @@ class PipelineRunner:
             log.info("stage %s ran fused and kept no documents of its own; recomputing it for %s", previous.name, name)
             self._compute_stage(previous)
 
-        # Temporaries and attempts of killed runs can hold complete-looking shards; nothing reads them, and they are
-        # removed here (under the lock, so they cannot belong to a live run).
-        self.remove_stale_outputs(name)
         self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
-        scratch = self.out / "_scratch" / (self.run_id or uuid.uuid4().hex[:12]) / name
-        started = time.time()
-        stage = stage_spec.build()
-        ctx = self.stage_context(name, scratch)
-        tmp, attempt_name = self.staging_folder(name)
-        committed = False
-        try:
-            from curator.spark.fusion import fusible
-
-            input_df = None if previous is None else self.read_stage_data(previous.name, spread=fusible(stage_spec))
+        with StagedComputation(self, [name]) as job:
+            stage = stage_spec.build()
+            ctx = self.stage_context(name, job.scratch)
+            tmp = job.folders[0]
+            input_df = None if previous is None else self.read_stage_data(previous.name, spread=True)
             with self.progress.running(self.spark, name):
                 if stage_spec.is_sink:
                     stats = self._run_sink(stage, input_df, ctx, tmp)
                 else:
                     stats = self._run_documents(stage, input_df, ctx, tmp, previous)
-            stats.update(stage=name, kind=stage_spec.stage, seconds=round(time.time() - started, 2),
-                         fingerprint=self.fingerprint(name))
-            (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
-            self.commit_stage(name, tmp, attempt_name)
-            committed = True
-        finally:
-            if not committed:
-                tmp.remove_tree()
-            scratch.parent.remove_tree()
+            stats.update(stage=name, kind=stage_spec.stage, seconds=job.seconds(), fingerprint=self.fingerprint(name))
+            job.commit([stats])
         self.progress.finished(name, stats, stats["seconds"])
         self.write_ledger()
         return StageResult(name, False, stats)
@@ -346,8 +371,9 @@ class PipelineRunner:
                                   annotated.extra_stats)
 
     def read_stage_data(self, name: str, spread: bool = False):
-        """The documents stage ``name`` kept. ``spread``: at least one partition per core, for per-document work (a
-        small stage output is often one file, which Spark would give to one core, model loading and all)."""
+        """The documents stage ``name`` kept. ``spread``: at least one partition per core, for the next stage's
+        Python work (models, fingerprints, encoders): a small stage output is often one file, which Spark would give
+        to one core."""
         frame = self.spark.read.parquet((self.stage_output(name) / "data").spark_path)
         if spread:
             cores = self.spark.sparkContext.defaultParallelism
