@@ -83,3 +83,25 @@ def test_failed_stage_leaves_no_marker(spark, tmp_path):
         runner.run_stage("langid")
     assert not (runner.stage_dir("langid") / "_COMPLETE").exists()
     assert not list(runner.root.glob(".langid.tmp-*"))
+
+
+def test_count_written_tallies_both_frames_in_one_pass(spark):
+    # Kept and rejected frames with different columns: a grouped column present only in the kept rows counts only
+    # there; a null group value is its own group ("None"); summed columns add over both frames; reasons per reason.
+    from curator.spark.runner import count_written
+
+    kept = spark.createDataFrame(
+        [("a", "xx", "en", 2), ("b", "yyy", "de", None), ("c", "z", None, 1)],
+        "id string, text string, lang string, pii_total int")
+    rejected = spark.createDataFrame(
+        [("d", "wwww", "too_short", 5), ("e", "v", "too_short", 0), ("f", "uu", "bad", None)],
+        "id string, text string, reason string, pii_total int")
+    tally = count_written(kept, rejected, ["pii_total", "absent"], ["lang"])
+    assert tally["kept"] == 3
+    assert tally["rejected"] == {"too_short": 2, "bad": 1}
+    assert tally["totals"] == {"pii_total": 8, "absent": 0}
+    assert tally["groups"] == {"lang": {
+        "None": {"kept_docs": 1, "kept_chars": 1, "rejected_docs": 0, "rejected_chars": 0},
+        "de": {"kept_docs": 1, "kept_chars": 3, "rejected_docs": 0, "rejected_chars": 0},
+        "en": {"kept_docs": 1, "kept_chars": 2, "rejected_docs": 0, "rejected_chars": 0},
+    }}
