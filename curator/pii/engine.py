@@ -509,14 +509,19 @@ def _pattern_recognizer(
     return factory() if factory else None
 
 
+def _ner_entities(entities: Sequence[str], ner_model: str | None) -> list[str]:
+    """The NER entities among ``entities``; an error when there are some and no model is set."""
+    ner_wanted = [e for e in entities if e in NER_ENTITIES]
+    if ner_wanted and not ner_model:
+        raise PiiSetupError(f"pii: entities {ner_wanted} need a spaCy NER model; set ner_model (e.g. en_core_web_lg)")
+    return ner_wanted
+
+
 def check_analyzer_setup(entities: Sequence[str], *, language: str = "en", ner_model: str | None = None,
                          **options) -> None:
     """Fail with :class:`PiiSetupError` where :func:`build_analyzer` would (NER entities without an installed
     model, an entity no recognizer finds), building presidio only when the check needs its registry."""
-    ner_wanted = [e for e in entities if e in NER_ENTITIES]
-    if ner_wanted and not ner_model:
-        raise PiiSetupError(f"pii: entities {ner_wanted} need a spaCy NER model; set ner_model (e.g. en_core_web_lg)")
-    if ner_wanted:
+    if _ner_entities(entities, ner_model):
         require_spacy_model(ner_model)
     if any(e not in OWN_RECOGNIZER_ENTITIES and e not in NER_ENTITIES for e in entities):
         build_analyzer(entities, language=language, ner_model=ner_model, **options)
@@ -541,9 +546,7 @@ def build_analyzer(
         ner_model: an installed spaCy model (package name or folder) for NER entities; never downloaded.
         keep_ip_networks: CIDR networks whose addresses are left in the text (loopback, documentation ranges).
     """
-    ner_wanted = [e for e in entities if e in NER_ENTITIES]
-    if ner_wanted and not ner_model:
-        raise PiiSetupError(f"pii: entities {ner_wanted} need a spaCy NER model; set ner_model (e.g. en_core_web_lg)")
+    ner_wanted = _ner_entities(entities, ner_model)
     _quiet_presidio_import(ner_model if ner_wanted else None)
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 

@@ -117,12 +117,12 @@ def stage_funnel(spark: "SparkSession", run: RunFolder) -> list[dict[str, Any]]:
     from pyspark.sql import functions as F
 
     parts = []
-    for i, stage in enumerate(run.document_stages):
+    for stage in run.document_stages:
         for side, frame in (("kept", read_kept(spark, run, stage)), ("rejected", read_parquet(spark, stage.rejected))):
             if frame is not None:
-                parts.append(frame.select(F.lit(i).alias("_stage"), F.lit(side).alias("_side"),
+                parts.append(frame.select(F.lit(stage.name).alias("_stage"), F.lit(side).alias("_side"),
                                           F.length("text").alias("_chars")))
-    totals: dict[tuple[int, str], tuple[int, int]] = {}
+    totals: dict[tuple[str, str], tuple[int, int]] = {}
     if parts:
         union = parts[0]
         for part in parts[1:]:
@@ -133,16 +133,14 @@ def stage_funnel(spark: "SparkSession", run: RunFolder) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     previous_chars: int | None = None
-    document_index = {id(s): i for i, s in enumerate(run.document_stages)}
     for stage in run.stages:
         row: dict[str, Any] = {"stage": stage.name, "kind": stage.kind, "sink": stage.is_sink,
                                "seconds": stage.stats.get("seconds")}
         if stage.is_sink:
             rows.append(row)
             continue
-        i = document_index[id(stage)]
-        kept_docs, kept_chars = totals.get((i, "kept"), (0, 0))
-        rejected_docs, rejected_chars = totals.get((i, "rejected"), (0, 0))
+        kept_docs, kept_chars = totals.get((stage.name, "kept"), (0, 0))
+        rejected_docs, rejected_chars = totals.get((stage.name, "rejected"), (0, 0))
         chars_in = previous_chars if previous_chars is not None else kept_chars + rejected_chars
         row.update(docs_in=stage.stats.get("in"), docs_kept=kept_docs, docs_rejected=rejected_docs,
                    chars_in=chars_in, chars_kept=kept_chars, chars_rejected=rejected_chars,

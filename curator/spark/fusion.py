@@ -185,7 +185,7 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
             stage = s.build()
             stages.append(stage)
             prepared.append(stage.prepare(runner.stage_context(s.name, job.scratch / s.name)))
-        input_df = runner.read_stage_data(previous.name, spread=True)
+        input_df = runner.read_stage_data(previous.name)
         chain = FusedChain(names, stages, arrow_schema_of(input_df), [p.worker for p in prepared])
         tmps = job.folders
 

@@ -300,7 +300,7 @@ class PipelineRunner:
             stage = stage_spec.build()
             ctx = self.stage_context(name, job.scratch)
             tmp = job.folders[0]
-            input_df = None if previous is None else self.read_stage_data(previous.name, spread=True)
+            input_df = None if previous is None else self.read_stage_data(previous.name)
             with self.progress.running(self.spark, name):
                 if stage_spec.is_sink:
                     stats = self._run_sink(stage, input_df, ctx, tmp)
@@ -370,16 +370,12 @@ class PipelineRunner:
                                   self.read_written(tmp / "rejected", rejected.schema), input_count,
                                   annotated.extra_stats)
 
-    def read_stage_data(self, name: str, spread: bool = False):
-        """The documents stage ``name`` kept. ``spread``: at least one partition per core, for the next stage's
-        Python work (models, fingerprints, encoders): a small stage output is often one file, which Spark would give
-        to one core."""
+    def read_stage_data(self, name: str):
+        """The documents stage ``name`` kept, in at least one partition per core for the next stage's Python work
+        (models, fingerprints, encoders): a small stage output is often one file, which Spark would give to one core."""
         frame = self.spark.read.parquet((self.stage_output(name) / "data").spark_path)
-        if spread:
-            cores = self.spark.sparkContext.defaultParallelism
-            if frame.rdd.getNumPartitions() < cores:
-                frame = frame.repartition(cores)
-        return frame
+        cores = self.spark.sparkContext.defaultParallelism
+        return frame.repartition(cores) if frame.rdd.getNumPartitions() < cores else frame
 
     def read_written(self, folder: Location, schema):
         """Parquet this run has just written with ``schema`` (a Spark ``StructType``), read back without inference."""
