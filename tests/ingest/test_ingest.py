@@ -187,3 +187,25 @@ def test_ingest_and_langid_through_the_runner(spark, tmp_path):
     assert stable_id("more/cut.jsonl.zst", 1) in kept
     # A rerun with the same spec skips the finished stages.
     assert all(r.skipped for r in PipelineRunner(spec, spark=spark).run_all())
+
+
+@pytest.mark.parametrize("literal_paths_max", [2000, 0], ids=["literal_array", "broadcast_table"])
+def test_duplicate_id_detail_names_the_file_either_way(spark, tmp_path, monkeypatch, literal_paths_max):
+    # Up to _LITERAL_PATHS_MAX input files the path of a repeat is looked up in a literal array, beyond it in a
+    # broadcast table: both give the same detail.
+    import curator.ingest.stage as ingest
+    from curator.spark.runner import PipelineRunner
+    from curator.specs import PipelineSpec
+
+    monkeypatch.setattr(ingest, "_LITERAL_PATHS_MAX", literal_paths_max)
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(json.dumps({"id": "x", "text": "The first record with this id."}) + "\n")
+    (corpus / "b.jsonl").write_text(json.dumps({"id": "y", "text": "Another record."}) + "\n"
+                                    + json.dumps({"id": "x", "text": "The same id again, in another file."}) + "\n")
+    spec = PipelineSpec.model_validate({"name": "dup", "input": {"paths": [str(corpus)]},
+                                        "output": str(tmp_path / "run"), "stages": [{"stage": "ingest"}]})
+    result = PipelineRunner(spec, spark=spark).run_stage("ingest")
+    assert result.stats["rejected"] == {"duplicate_id": 1}
+    (repeat,) = spark.read.parquet(str(tmp_path / "run" / "ingest" / "rejected")).collect()
+    assert repeat["reason_detail"] == f"{corpus / 'b.jsonl'} record 2: id x seen earlier in the input"
