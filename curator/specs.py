@@ -69,6 +69,15 @@ class SparkSpec(_Strict):
     fuse_stages: bool = Field(
         True, description="run consecutive per-document stages (langid, quality, pii, ...) as one Spark pass; each "
                           "still writes its own rejected rows, stats and marker. false: one pass per stage")
+    driver_max_documents: int = Field(
+        3000, ge=0,
+        description="on a local master with a local output root, a per-document stage or fused segment whose input "
+                    "has at most this many documents runs in the driver process with pyarrow instead of as Spark jobs "
+                    "(same outputs and stats; a Spark job's fixed cost outweighs a small input's work). 0: never")
+    driver_max_input_bytes: int = Field(
+        16_000_000, ge=0,
+        description="likewise for ingest: local input files of at most this many bytes in all (a compressed file "
+                    "counts five times its size) are read in the driver process. 0: never")
 
     @field_validator("master")
     @classmethod

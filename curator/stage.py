@@ -162,6 +162,11 @@ class BatchStage(Stage):
         stage = self
         return PreparedStage(lambda: worker_stage(stage))
 
+    def prepare_in_driver(self) -> PreparedStage:
+        """:meth:`prepare` for a run in the driver process with no Spark (a small input): this instance, set up here."""
+        self._ensure_setup()
+        return PreparedStage(lambda: self)
+
     def annotate(self, df: "DataFrame", ctx: StageContext) -> Annotated:
         from curator.spark.adapters import map_batch_stage
 

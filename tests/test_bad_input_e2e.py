@@ -61,9 +61,14 @@ def check_accounting(spark, runner: PipelineRunner, corpus) -> None:
         assert str(corpus.folder) in row["reason_detail"], row
 
 
-def test_every_record_of_the_bad_corpus_is_accounted_for_by_ingest(spark, tmp_path):
+# Ingest on Spark, and in the driver process (curator.spark.in_driver), which small local inputs get by default.
+ENGINES = pytest.mark.parametrize("engine", [{"driver_max_input_bytes": 0}, {}], ids=["spark", "driver"])
+
+
+@ENGINES
+def test_every_record_of_the_bad_corpus_is_accounted_for_by_ingest(spark, tmp_path, engine):
     corpus = write_bad_corpus(tmp_path / "corpus")
-    spec = demo_document_spec(corpus.folder, tmp_path / "out", ingest_only=True)
+    spec = demo_document_spec(corpus.folder, tmp_path / "out", ingest_only=True, **engine)
     check_accounting(spark, PipelineRunner(spec, spark=spark), corpus)
 
 
@@ -79,11 +84,12 @@ def test_a_50_mb_document_is_accounted_for(spark, tmp_path):
     check_accounting(spark, PipelineRunner(demo_document_spec(corpus.folder, tmp_path / "out"), spark=spark), corpus)
 
 
-def test_misnamed_files_stop_the_run_naming_the_file(spark, tmp_path):
+@ENGINES
+def test_misnamed_files_stop_the_run_naming_the_file(spark, tmp_path, engine):
     corpus = write_bad_corpus(tmp_path / "corpus")
     fatal = write_fatal_files(tmp_path / "fatal")
     for path, message in fatal.items():
-        spec = demo_document_spec(corpus.folder, tmp_path / "out")
+        spec = demo_document_spec(corpus.folder, tmp_path / "out", **engine)
         spec = spec.model_copy(update={"input": spec.input.model_copy(update={"paths": [str(corpus.folder),
                                                                                         str(path.parent)]})})
         runner = PipelineRunner(spec, spark=spark)

@@ -132,21 +132,49 @@ class DecontaminateStage(BatchStage):
         from curator.spark.adapters import broadcast_stage_worker
 
         index, described = build_index(self.config)
+        worker = broadcast_stage_worker(ctx.spark, index, functools.partial(DecontaminateStage, self.config))
+        return PreparedStage(worker, self._extra_stats(index, described))
+
+    def prepare_in_driver(self) -> PreparedStage:
+        index, described = build_index(self.config)
+        stage = DecontaminateStage(self.config, index)
+        return PreparedStage(lambda: stage, self._extra_stats(index, described))
+
+    def _extra_stats(self, index: NgramIndex, described: dict) -> dict[str, Any]:
         log.info("decontaminate: %d n-grams from %d items", len(index), len(index.labels))
-        config = self.config
-        worker = broadcast_stage_worker(ctx.spark, index, functools.partial(DecontaminateStage, config))
-        return PreparedStage(worker,
-                             {"n": config.n, "mode": config.mode, "index_ngrams": len(index), "benchmarks": described})
+        return {"n": self.config.n, "mode": self.config.mode, "index_ngrams": len(index), "benchmarks": described}
 
     def output_stats(self, kept: "DataFrame", rejected: "DataFrame") -> dict[str, Any]:
         """The contamination table, counted from the written kept and rejected rows."""
-        found = contamination_table(kept, rejected)
+        return self._with_every_benchmark(contamination_table(kept, rejected))
+
+    def output_stats_of_tables(self, kept: pa.Table, rejected: pa.Table) -> dict[str, Any]:
+        """:meth:`output_stats` over Arrow tables (a stage run in the driver process)."""
+        return self._with_every_benchmark(contamination_of_tables(kept, rejected))
+
+    def _with_every_benchmark(self, found: dict[str, dict[str, int]]) -> dict[str, Any]:
         zero = {"items_found": 0, "documents_removed": 0, "documents_masked": 0}
         # every configured benchmark gets a row, a clean one too
         return {"contamination": {b.name: found.get(b.name, zero) for b in self.config.benchmarks}}
 
     def __getstate__(self):
         return {"config": self.config}
+
+
+def contamination_of_tables(kept: pa.Table, rejected: pa.Table) -> dict[str, dict[str, int]]:
+    """:func:`contamination_table` over Arrow tables."""
+    items: dict[str, set] = {}
+    documents: dict[str, dict[bool, set]] = {}
+    for table, removed in ((rejected, True), (kept, False)):
+        if HITS not in table.column_names:
+            continue
+        for doc_id, labels in zip(table.column("id").to_pylist(), table.column(HITS).to_pylist()):
+            for label in labels or ():
+                benchmark = label.split(":", 1)[0]
+                items.setdefault(benchmark, set()).add(label)
+                documents.setdefault(benchmark, {True: set(), False: set()})[removed].add(doc_id)
+    return {b: {"items_found": len(items[b]), "documents_removed": len(documents[b][True]),
+                "documents_masked": len(documents[b][False])} for b in sorted(items)}
 
 
 def contamination_table(kept: "DataFrame", rejected: "DataFrame") -> dict[str, dict[str, int]]:

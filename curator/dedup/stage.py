@@ -41,6 +41,7 @@ from typing import ClassVar, Literal
 import pyarrow as pa
 from pydantic import Field, model_validator
 
+from curator.document import DECISION_FIELDS
 from curator.stage import Annotated, Stage, StageConfig, StageContext
 
 
@@ -147,7 +148,6 @@ class DedupStage(Stage):
     def annotate(self, df, ctx: StageContext) -> Annotated:
         from pyspark.sql import functions as F
 
-        from curator.dedup.minhash import SCHEME, candidate_probability
         from curator.document import ID, META, REASON, REASON_DETAIL, SOURCE, TEXT, URL
         from curator.spark import dedup_ops as ops
 
@@ -183,25 +183,79 @@ class DedupStage(Stage):
             nodes, n_documents = ops.assign_nodes(rows.select(*keys), order, partitions, scratch / "nodes")
             nodes = nodes.select(ops.ROW, ops.NODE, ID)
             decisions, stats = self._decide_distributed(rows, nodes, n_documents, params, scratch)
-        stats["in_process"] = in_process
-        stats["parameters"] = {
-            "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
-            "recall_at_threshold": round(candidate_probability(cfg.threshold, params.bands, params.rows), 4),
-            "shingle_size": params.shingle_size, "seed": params.seed, "scheme": SCHEME, "verify": cfg.verify,
-            "tag": str(params),
-        }
-        stats["survivor_rule"] = (f"highest {quality}, then smallest id" if quality else "smallest id")
-
+        stats.update(self._setting_stats(in_process, quality))
         decisions = decisions.select(ops.ROW, *[f.name for f in DEDUP_FIELDS], REASON, REASON_DETAIL)
         # A small decision table is broadcast, so the documents (with their text) are not shuffled for the join.
         frame = rows.join(F.broadcast(decisions) if in_process else decisions, ops.ROW).drop(ops.ROW)
         return Annotated(frame, stats)
 
+    def _setting_stats(self, in_process: bool, quality: str | None) -> dict:
+        from curator.dedup.minhash import SCHEME, candidate_probability
+
+        cfg = self.config
+        params = cfg.minhash_params()
+        return {
+            "in_process": in_process,
+            "parameters": {
+                "threshold": cfg.threshold, "num_perm": params.num_perm, "bands": params.bands, "rows": params.rows,
+                "recall_at_threshold": round(candidate_probability(cfg.threshold, params.bands, params.rows), 4),
+                "shingle_size": params.shingle_size, "seed": params.seed, "scheme": SCHEME, "verify": cfg.verify,
+                "tag": str(params),
+            },
+            "survivor_rule": f"highest {quality}, then smallest id" if quality else "smallest id",
+        }
+
+    def annotate_table(self, table: pa.Table) -> tuple[pa.Table, dict]:
+        """:meth:`annotate` for a small input held in this process (no Spark): the same steps as the in-process
+        Spark path (fingerprints per batch, survivor order ranked by :func:`rank_nodes`, :func:`curator.dedup.groups.
+        decide`), so the same decisions; only rows sharing an id may order differently (their tie-break is a
+        content hash, which Spark computes with its own xxhash64; ids are unique after ingest)."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from curator.dedup.minhash import MinHasher
+        from curator.document import ID, META, SOURCE, TEXT, URL
+        from curator.spark import dedup_ops as ops
+
+        table = table.drop_columns([f.name for f in DEDUP_FIELDS if f.name in table.column_names])
+        rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
+        keys = {ops.ROW: rows, ID: table.column(ID)}
+        quality = self.survivor_quality_column(table.column_names)
+        if quality is not None:
+            score = table.column(quality).cast(pa.float64())
+            keys["_quality"] = pc.if_else(pc.is_nan(score), pa.scalar(None, pa.float64()), score)
+        content = [c for c in (TEXT, SOURCE, URL, META) if c in table.column_names]
+        if content:
+            keys["_content_hash"] = content_hashes(table, content)
+        nodes = rank_nodes(pa.table(keys), quality is not None, bool(content))
+        hasher = MinHasher(self.config.minhash_params())
+        texts = pa.table({ops.ROW: rows, TEXT: table.column(TEXT)})
+        prints = pa.Table.from_batches([ops.fingerprint_batch(batch, hasher, TEXT, ops.ROW)
+                                        for batch in texts.to_batches(max_chunksize=ops.FINGERPRINT_SLICE)])
+        decisions, stats = self._decide_prints(prints, nodes)
+        decisions = decisions.take(pc.sort_indices(decisions.column(ops.ROW)))
+        if not np.array_equal(decisions.column(ops.ROW).to_numpy(), rows.to_numpy()):
+            from curator.errors import LedgerError
+
+            raise LedgerError(f"dedup: {decisions.num_rows} decisions for {table.num_rows} documents")
+        for field in DEDUP_FIELDS + DECISION_FIELDS:
+            table = table.append_column(field, decisions.column(field.name).cast(field.type))
+        stats.update(self._setting_stats(True, quality))
+        return table, stats
+
     def _decide_in_process(self, rows, nodes, params):
         """Decisions keyed by ``_row`` as a small Spark table, from one collect of the fingerprints; ``nodes`` is the
         Arrow table of :func:`rank_nodes`."""
+        from curator.spark import dedup_ops as ops
+
+        prints = ops.fingerprint(rows, params, key=ops.ROW).toArrow()
+        table, stats = self._decide_prints(prints, nodes)
+        return rows.sparkSession.createDataFrame(table), stats
+
+    def _decide_prints(self, prints: pa.Table, nodes: pa.Table) -> tuple[pa.Table, dict]:
+        """Decisions keyed by ``_row`` (with the dedup columns and ``reason``/``reason_detail``) from the fingerprints
+        keyed by ``_row`` and the node table of :func:`rank_nodes`."""
         import numpy as np
-        import pyarrow as pa
 
         from curator.dedup.groups import VerifyRule, decide, group_stats
         from curator.document import ID, REASON, REASON_DETAIL
@@ -211,7 +265,6 @@ class DedupStage(Stage):
         node_table = nodes
         node_rows = node_table.column(ops.ROW).to_numpy()
         node_ids = node_table.column(ops.NODE).to_numpy()
-        prints = ops.fingerprint(rows, params, key=ops.ROW).toArrow()
         # _row -> _node, by sorting the rows once (no join job).
         by_row = np.argsort(node_rows)
         position = np.searchsorted(node_rows[by_row], prints.column(ops.ROW).to_numpy())
@@ -226,7 +279,7 @@ class DedupStage(Stage):
                                                       pa.int64()))
         table = table.rename_columns([{"reason": REASON, "reason_detail": REASON_DETAIL}.get(c, c)
                                       for c in table.column_names])
-        return rows.sparkSession.createDataFrame(table), stats
+        return table, stats
 
     def _decide_distributed(self, rows, nodes, n_documents: int, params, scratch: Path):
         from pyspark.sql import functions as F
@@ -367,6 +420,20 @@ class DedupStage(Stage):
             "exact_duplicates": totals["exact"],
             "minhash_duplicates": totals["minhash"],
         }
+
+
+def content_hashes(table: pa.Table, columns: list[str]) -> pa.Array:
+    """A signed 64-bit hash of each row's ``columns`` (null and empty apart): the last survivor-order key."""
+    import hashlib
+
+    values = [table.column(c).to_pylist() for c in columns]
+    out = []
+    for row in zip(*values):
+        digest = hashlib.blake2b(digest_size=8)
+        for value in row:
+            digest.update(b"\x00" if value is None else b"\x01" + value.encode("utf-8", "surrogatepass") + b"\x00")
+        out.append(int.from_bytes(digest.digest(), "little", signed=True))
+    return pa.array(out, pa.int64())
 
 
 def rank_nodes(keys, has_quality: bool, has_content: bool):

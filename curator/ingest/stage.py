@@ -14,13 +14,17 @@ so the physical records of every WARC file are accounted for.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Literal
 
 import pyarrow as pa
 from pydantic import Field
 
 from curator.document import DECISION_FIELDS, DOCUMENT_FIELDS, REASON, REASON_DETAIL
 from curator.stage import Annotated, Stage, StageConfig, StageContext
+
+
+if TYPE_CHECKING:
+    from curator.io.readers import FileSplit
 
 
 INGEST_REASONS = (
@@ -47,17 +51,15 @@ class IngestStage(Stage):
     Config = IngestConfig
     reasons: ClassVar[tuple[str, ...]] = INGEST_REASONS
 
-    def annotate(self, df, ctx: StageContext) -> Annotated:
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
+    def reader(self, spec) -> tuple[list[tuple[str, str]], "Callable[[FileSplit], Iterator[dict]]", pa.Schema]:
+        """The input files (listed and checked here, on the driver: a misnamed file is one clear error, not a failed
+        job), the pure function reading one split of them into rows, and the rows' schema. Each row carries its
+        global input position (file, then record) in ``_ingest_ordinal``."""
+        from curator.io.readers import ReadOptions, check_formats, expand_paths, read_file
+        from curator.io.warc import HtmlOptions
 
-        from curator.io.readers import ReadOptions, check_formats, expand_paths, plan_splits, read_file
-        from curator.io.warc import HtmlOptions, is_warc_name, sniff_warc
-        from curator.spark.adapters import read_files
-
-        spec = ctx.input_spec
         files = expand_paths(spec.paths)
-        check_formats(files, spec.format)  # on the driver: a misnamed file is one clear error, not a failed job
+        check_formats(files, spec.format)
         options = ReadOptions(
             text_field=spec.text_field, id_field=spec.id_field, url_field=spec.url_field, source=spec.source,
             normalization=None if self.config.normalization == "none" else self.config.normalization,
@@ -67,11 +69,23 @@ class IngestStage(Stage):
         schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(_ORDINAL, pa.int64())])
 
         def read(split):
-            # global input order: file, then record (a split starts at its file's record number first_record)
+            # a split starts at its file's record number first_record
             rows = read_file(split.path, split.relative, options, fmt, html, split)
             base = (split.file_index << 40) + split.first_record
             return ({**row, _ORDINAL: base + n} for n, row in enumerate(rows))
 
+        return files, read, schema
+
+    def annotate(self, df, ctx: StageContext) -> Annotated:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        from curator.io.readers import plan_splits
+        from curator.spark.adapters import read_files
+
+        spec = ctx.input_spec
+        files, read, schema = self.reader(spec)
+        fmt = spec.format
         # Large uncompressed JSONL and Parquet files are read by several tasks (input.split_bytes).
         frame = read_files(ctx.spark, plan_splits(files, fmt, spec.split_bytes), schema, read)
         if self.config.reject_duplicate_ids:
@@ -98,10 +112,40 @@ class IngestStage(Stage):
             frame = frame.withColumn(REASON_DETAIL, F.when(is_dup, detail).otherwise(F.col(REASON_DETAIL)))
             frame = frame.withColumn(REASON, F.when(is_dup, F.lit("duplicate_id")).otherwise(F.col(REASON)))
             frame = frame.drop(*[c for c in ("_n", "_file", "_path") if c in frame.columns])
-        # The same test read_file applies; only the first 64 KiB of each file is looked at here, on the driver.
-        warc_paths = [path for path, _ in files if fmt == "warc" or is_warc_name(path) or sniff_warc(path)]
-        stats = {"files": len(files), **warc_record_tally(ctx.spark, warc_paths)}
+        stats = {"files": len(files), **warc_record_tally(ctx.spark, warc_inputs(files, fmt))}
         return Annotated(frame.drop(_ORDINAL), stats)
+
+
+def warc_inputs(files: list[tuple[str, str]], fmt: str) -> list[str]:
+    """The WARC/WET files among ``files``: the same test read_file applies (only the first 64 KiB of each file is
+    looked at)."""
+    from curator.io.warc import is_warc_name, sniff_warc
+
+    return [path for path, _ in files if fmt == "warc" or is_warc_name(path) or sniff_warc(path)]
+
+
+def duplicate_id_decisions(table: pa.Table, files: list[tuple[str, str]]) -> pa.Table:
+    """``table`` (read rows with ``_ingest_ordinal``) with every kept row whose id an earlier kept row holds rejected
+    as ``duplicate_id``: the rule of the Spark window in :meth:`IngestStage.annotate` (a row already rejected, say
+    as empty_text, never claims an id), for input read in the driver process."""
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(table, [(_ORDINAL, "ascending")])
+    table = table.take(order)
+    ids, reasons = table.column("id").to_pylist(), table.column(REASON).to_pylist()
+    ordinals = table.column(_ORDINAL).to_pylist()
+    details = table.column(REASON_DETAIL).to_pylist()
+    seen: set = set()
+    for i, (doc_id, reason) in enumerate(zip(ids, reasons)):
+        if reason is not None:
+            continue
+        if doc_id in seen:
+            path = files[ordinals[i] >> 40][0]
+            reasons[i] = "duplicate_id"
+            details[i] = f"{path} record {(ordinals[i] & ((1 << 40) - 1)) + 1}: id {doc_id} seen earlier in the input"
+        seen.add(doc_id)
+    table = table.set_column(table.schema.get_field_index(REASON), REASON, pa.array(reasons, pa.string()))
+    return table.set_column(table.schema.get_field_index(REASON_DETAIL), REASON_DETAIL, pa.array(details, pa.string()))
 
 
 def warc_record_tally(spark, paths: list[str]) -> dict:

@@ -183,9 +183,44 @@ class LineDedupStage(Stage):
         planned = df.join(plans, ID, "left").select(*df.columns, REMOVALS)
         frame = map_batches(planned, functools.partial(rewrite_batch, config=cfg), out_schema)
 
-        stats = {
-            "units_indexed": index_rows.count(),  # distinct units per document, summed over documents
-            "repeated_units": repeated.count(),
-            "parameters": cfg.model_dump(mode="json", exclude={"partitions"}),
-        }
+        stats = self._stats(index_rows.count(), repeated.count())
         return Annotated(frame, stats)
+
+    def _stats(self, units_indexed: int, repeated_units: int) -> dict:
+        # units_indexed: distinct units per document, summed over documents
+        return {"units_indexed": units_indexed, "repeated_units": repeated_units,
+                "parameters": self.config.model_dump(mode="json", exclude={"partitions"})}
+
+    def annotate_table(self, table: pa.Table) -> tuple[pa.Table, dict]:
+        """:meth:`annotate` for a small input held in this process (no Spark): the same four steps over Python
+        dicts (the first holder of a unit is the smallest id in code-point order, which is Spark's string order)."""
+        cfg = self.config
+        table = table.drop_columns([f.name for f in LINE_DEDUP_FIELDS if f.name in table.column_names])
+        index = [index_batch(batch, cfg) for batch in table.select([ID, TEXT]).to_batches()]
+        holders: dict[int, list] = {}  # unit hash -> [documents, first id]
+        units_indexed = 0
+        for batch in index:
+            units_indexed += batch.num_rows
+            for doc_id, h in zip(batch.column(ID).to_pylist(), batch.column(HASH).to_pylist()):
+                entry = holders.get(h)
+                if entry is None:
+                    holders[h] = [1, doc_id]
+                else:
+                    entry[0] += 1
+                    entry[1] = min(entry[1], doc_id)
+        repeated = {h: first for h, (docs, first) in holders.items() if docs > cfg.max_occurrences}
+        plans: dict[str, list[int]] = {}
+        for batch in index:
+            for doc_id, h, where in zip(batch.column(ID).to_pylist(), batch.column(HASH).to_pylist(),
+                                        batch.column(POSITIONS).to_pylist()):
+                if h not in repeated:
+                    continue
+                drop = where[1:] if cfg.keep_first and doc_id == repeated[h] else where
+                if drop:
+                    plans.setdefault(doc_id, []).extend(drop)
+        planned = table.append_column(REMOVALS, pa.array([plans.get(i) for i in table.column(ID).to_pylist()],
+                                                         pa.list_(pa.int32())))
+        out = [rewrite_batch(batch, cfg) for batch in planned.to_batches() if batch.num_rows]
+        annotated = (pa.Table.from_batches(out) if out
+                     else with_fields(table.schema, LINE_DEDUP_FIELDS + DECISION_FIELDS).empty_table())
+        return annotated, self._stats(units_indexed, len(repeated))

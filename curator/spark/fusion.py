@@ -174,6 +174,10 @@ def _compute_fused(runner: "PipelineRunner", members: list["StageSpec"]) -> list
     if previous is None or not runner.is_complete(previous.name):
         raise CuratorError(f"stages {names} need the output of {previous.name if previous else 'a document stage'!r}"
                            ", which has not completed for this spec; run `curator run`")
+    from curator.spark import in_driver
+
+    if in_driver.segment_fits(runner, members):
+        return in_driver.run_segment(runner, members)
     spark = runner.spark
     total = len(runner.spec.stages)
     for s in members:

@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -43,12 +44,14 @@ from curator.errors import CuratorError, LedgerError
 from curator.io.filesystem import Location, check_spark_scheme
 from curator.io.run_files import ATTEMPT_PREFIX, MARKER, RunLock, atomic_write_text, committed_folder, read_json
 from curator.progress import QuietProgress, StageProgress
+from curator.registry import stage_class
 from curator.specs import PipelineSpec, StageSpec
 from curator.stage import StageContext
 
 
 log = logging.getLogger("curator")
 LEDGER = "ledger.json"
+STARTUP_SWITCH_INTERVAL = 0.0002  # seconds; see PipelineRunner.start_spark
 
 
 @dataclass
@@ -111,6 +114,7 @@ class PipelineRunner:
         self.out: Location = spec.output_root(output)
         self.master = check_spark_master(master, "--master") if master is not None else None
         self._spark = spark
+        self._starting = None  # (thread, [session, error]) while start_spark() runs
         self._lock: RunLock | None = None
         self._lock_depth = 0
         self._input_digest: str | None = None
@@ -125,16 +129,63 @@ class PipelineRunner:
     @property
     def spark(self):
         if self._spark is None:
-            from curator.spark.session import get_session
-
-            try:
-                self._spark = get_session(self.spec.spark, self.master)
-            except Exception as error:  # the JVM's reason, without its trace
+            starting, self._starting = self._starting, None
+            if starting is not None:  # started in the background by start_spark()
+                starting[0].join()
+                session, error = starting[1]
+            else:
+                session, error = self._new_session()
+            if error is not None:  # the JVM's reason, without its trace
                 master = self.master or self.spec.spark.master
                 first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 raise CuratorError(f"could not start Spark with master {master!r}: {first_line[:300]}; check "
                                    "--master / spark.master and spark.conf in the spec") from None
+            self._spark = session
         return self._spark
+
+    def _new_session(self) -> tuple[Any, BaseException | None]:
+        from curator.spark.session import get_session
+
+        try:
+            return get_session(self.spec.spark, self.master), None
+        except Exception as error:
+            return None, error
+
+    def start_spark(self) -> None:
+        """Start the Spark session in a background thread: stages that run in the driver (:mod:`curator.spark.
+        in_driver`) go on meanwhile, and the first use of :attr:`spark` waits for it (the JVM takes seconds)."""
+        if self._spark is not None or self._starting is not None:
+            return
+        import threading
+
+        outcome: list = [None, None]
+        # The start-up makes hundreds of py4j calls, each waiting for the GIL while the driver computes a stage; at
+        # Python's 5 ms switch interval that turned a 6 s start into 20 s. A short interval while it runs hands the
+        # GIL over promptly.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
+
+        def start():
+            try:
+                outcome[:] = self._new_session()
+                if outcome[0] is not None:
+                    warm_up(outcome[0])
+            finally:
+                sys.setswitchinterval(interval)
+
+        thread = threading.Thread(target=start, name="curator-spark-start", daemon=True)
+        self._starting = (thread, outcome)
+        thread.start()
+
+    def effective_master(self) -> str:
+        """The master this run's session has or will have, without starting it."""
+        from curator.spark.session import _submitted_master, running_under_spark_submit
+
+        if self._spark is not None:
+            return self._spark.sparkContext.master
+        if self.master is not None:
+            return self.master
+        return _submitted_master() if running_under_spark_submit() else self.spec.spark.master
 
     # -- the output root and its lock ---------------------------------------------------------------------------
 
@@ -247,6 +298,7 @@ class PipelineRunner:
         from curator.spark.fusion import run_fused, stage_groups
 
         with self.locked():
+            self.start_spark()
             for group in stage_groups(self.spec):
                 done = run_fused(self, group, force) if len(group) > 1 else [self.run_stage(group[0].name, force)]
                 for result in done:
@@ -295,6 +347,15 @@ class PipelineRunner:
             log.info("stage %s ran fused and kept no documents of its own; recomputing it for %s", previous.name, name)
             self._compute_stage(previous)
 
+        from curator.spark import in_driver
+        from curator.spark.fusion import fusible
+
+        if stage_spec.stage == "ingest" and in_driver.ingest_fits(self):
+            return in_driver.run_ingest(self, stage_spec)
+        if fusible(stage_spec) and in_driver.segment_fits(self, [stage_spec]):
+            return in_driver.run_segment(self, [stage_spec])[0]
+        if hasattr(stage_class(stage_spec.stage), "annotate_table") and in_driver.segment_fits(self, [stage_spec]):
+            return in_driver.run_table_stage(self, stage_spec)
         self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
         with StagedComputation(self, [name]) as job:
             stage = stage_spec.build()
@@ -386,24 +447,9 @@ class PipelineRunner:
         """A document stage's ``stats.json`` body from its written ``kept`` and ``rejected`` frames; checks
         ``in = kept + rejected`` (``input_count`` None: ingest, where every input record became one row)."""
         tally = count_written(kept, rejected, stage.summed_columns(), stage.group_by_columns())
-        kept_count, by_reason = tally["kept"], tally["rejected"]
-        rejected_count = sum(by_reason.values())
-        if input_count is None:
-            input_count = kept_count + rejected_count
-        if input_count != kept_count + rejected_count:
-            raise LedgerError(
-                f"stage {name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
-                f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
-            )
-        totals = tally["totals"] if stage.summed_columns() else {}
-        groups = {f"by_{c}": counts for c, counts in tally["groups"].items()}
         # Stage-specific tables counted from the written rows (e.g. decontaminate's contamination table).
         written = stage.output_stats(kept, rejected) if hasattr(stage, "output_stats") else {}
-        return {
-            "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
-            "rejected_total": rejected_count, **({"extra": extra_stats} if extra_stats else {}),
-            **({"totals": totals} if totals else {}), **groups, **written,
-        }
+        return stats_from_tally(stage, name, tally, input_count, extra_stats, written)
 
     def _run_sink(self, stage, input_df, ctx: StageContext, tmp: Location) -> dict:
         if input_df is None:
@@ -462,6 +508,29 @@ class PipelineRunner:
             return write_reports(self.root, self.ledger(), spark=self.spark)
 
 
+def stats_from_tally(stage, name: str, tally: dict[str, Any], input_count: int | None,
+                     extra_stats: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+    """A document stage's ``stats.json`` body from the counts of its written output (:func:`count_written`, or the
+    driver's twin) and its stage-specific ``written`` tables; checks ``in = kept + rejected`` (``input_count`` None:
+    ingest, where every input record became one row)."""
+    kept_count, by_reason = tally["kept"], tally["rejected"]
+    rejected_count = sum(by_reason.values())
+    if input_count is None:
+        input_count = kept_count + rejected_count
+    if input_count != kept_count + rejected_count:
+        raise LedgerError(
+            f"stage {name}: {input_count} documents in but {kept_count} kept + {rejected_count} "
+            f"rejected = {kept_count + rejected_count}; refusing to mark the stage complete"
+        )
+    totals = tally["totals"] if stage.summed_columns() else {}
+    groups = {f"by_{c}": counts for c, counts in tally["groups"].items()}
+    return {
+        "in": input_count, "kept": kept_count, "rejected": dict(sorted(by_reason.items())),
+        "rejected_total": rejected_count, **({"extra": extra_stats} if extra_stats else {}),
+        **({"totals": totals} if totals else {}), **groups, **written,
+    }
+
+
 def count_written(kept, rejected, summed: list[str], grouped: list[str]) -> dict[str, Any]:
     """Everything ``stats.json`` counts from a stage's written frames, in one Spark job: kept documents, rejected
     documents per reason, sums of the ``summed`` columns over both frames (``totals``; only columns present), and
@@ -506,6 +575,21 @@ def count_written(kept, rejected, summed: list[str], grouped: list[str]) -> dict
             entry[f"{prefix}_chars"] += int(row["_chars"] or 0)
     return {"kept": kept_count, "rejected": by_reason, "totals": totals,
             "groups": {c: dict(sorted(counts.items())) for c, counts in groups.items()}}
+
+
+def _pass_batches(batches):
+    yield from batches
+
+
+def warm_up(spark) -> None:
+    """One tiny job through a Python worker on every core, so the first real stage does not pay for the JVM's first
+    job (planning code loaded, Python workers forked); run by :meth:`PipelineRunner.start_spark` while the driver
+    computes. A failure here is left for the real job to report."""
+    try:
+        cores = spark.sparkContext.defaultParallelism
+        spark.range(0, cores, 1, cores).mapInArrow(_pass_batches, "id long").collect()
+    except Exception as error:  # noqa: BLE001 - the real stage reports it with context
+        log.debug("Spark warm-up job failed: %s", error)
 
 
 def write_marker(folder: Location, fingerprint: str, attempt: str | None = None) -> None:

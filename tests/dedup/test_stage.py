@@ -103,7 +103,16 @@ def corpus():
     return docs, expected
 
 
-def run_dedup(spark, docs, tmp: Path, input_partitions: int, **config):
+def run_dedup(spark, docs, tmp: Path, input_partitions: int, engine: str = "spark", **config):
+    """``engine="driver"``: the stage's ``annotate_table`` over an Arrow table (a small run's path, no Spark)."""
+    if engine == "driver":
+        import pyarrow as pa
+
+        names = [c.split()[0] for c in SCHEMA.split(", ")]
+        types = [pa.string()] * 5 + [pa.float64()]
+        table = pa.table({n: pa.array([d[i] for d in docs], t) for i, (n, t) in enumerate(zip(names, types))})
+        annotated, stats = DedupStage(DedupConfig(**config)).annotate_table(table)
+        return {r["id"]: r for r in annotated.to_pylist()}, stats
     df = spark.createDataFrame(docs, SCHEMA).repartition(input_partitions)
     shutil.rmtree(tmp, ignore_errors=True)
     ctx = StageContext(spark=spark, run_dir=tmp, scratch_dir=tmp / "scratch", stage_name="dedup")
@@ -115,14 +124,16 @@ def run_dedup(spark, docs, tmp: Path, input_partitions: int, **config):
 # Every decision test runs on both paths: grouped in the driver process (small inputs, the default here) and as
 # Spark steps over scratch tables (in_process_max_documents=0, what a large corpus gets).
 # The extra configurations run the distributed path in the slow set only (each run costs ~30 s on 2 cores).
-IN_PROCESS, DISTRIBUTED = {}, {"in_process_max_documents": 0}
+# A third, the driver engine, runs the stage with no Spark at all (curator.spark.in_driver: small local runs).
+IN_PROCESS, DISTRIBUTED, DRIVER = {}, {"in_process_max_documents": 0}, {"engine": "driver"}
 BOTH_PATHS = pytest.mark.parametrize("path_config", [
     pytest.param(IN_PROCESS, id="in_process"),
+    pytest.param(DRIVER, id="driver"),
     pytest.param(DISTRIBUTED, id="distributed", marks=pytest.mark.slow),
 ])
 
 
-@pytest.fixture(scope="module", params=[IN_PROCESS, DISTRIBUTED], ids=["in_process", "distributed"])
+@pytest.fixture(scope="module", params=[IN_PROCESS, DISTRIBUTED, DRIVER], ids=["in_process", "distributed", "driver"])
 def result(request, spark, corpus, tmp_path_factory):
     docs, _ = corpus
     return run_dedup(spark, docs, tmp_path_factory.mktemp("dedup_a"), input_partitions=1, **request.param)
@@ -228,10 +239,12 @@ def test_in_process_and_distributed_paths_decide_the_same(spark, tmp_path):
         local, local_stats = run_dedup(spark, docs, tmp_path / f"l_{verify}", 2, verify=verify)
         spread, spread_stats = run_dedup(spark, docs, tmp_path / f"d_{verify}", 3, verify=verify,
                                          in_process_max_documents=0)
+        driver, driver_stats = run_dedup(spark, docs, tmp_path, 1, engine="driver", verify=verify)
         assert local_stats.pop("in_process") and not spread_stats.pop("in_process")
         local_stats.pop("cc_rounds"), spread_stats.pop("cc_rounds")
         assert local == spread, verify
         assert local_stats == spread_stats, verify
+        assert driver == local and driver_stats == {**local_stats, "in_process": True}, verify
         assert local_stats["minhash_duplicates"] > 10 and local_stats["exact_duplicates"] > 0
         assert local_stats["exact_checked_pairs"] > 0
     assert local_stats["exact_checked_pairs"] == local_stats["candidate_pairs"]  # verify=exact checks every pair

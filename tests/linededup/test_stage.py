@@ -82,8 +82,16 @@ def expected_texts(docs, keep_first: bool):
     return out
 
 
-def run_stage(spark, docs, tmp, **config):
+def run_stage(spark, docs, tmp, engine: str = "spark", **config):
+    """``engine="driver"``: the stage's ``annotate_table`` over an Arrow table (a small run's path, no Spark)."""
     rows = [(doc_id, "\n".join(line for line, _ in lines), "t", None, "{}") for doc_id, lines in docs.items()]
+    if engine == "driver":
+        import pyarrow as pa
+
+        names = [c.split()[0] for c in SCHEMA.split(", ")]
+        table = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
+        annotated, stats = LineDedupStage(LineDedupConfig(**config)).annotate_table(table)
+        return {r["id"]: r for r in annotated.to_pylist()}, stats
     shutil.rmtree(tmp, ignore_errors=True)
     ctx = StageContext(spark=spark, run_dir=tmp, scratch_dir=tmp / "scratch", stage_name="line_dedup")
     df = spark.createDataFrame(rows, SCHEMA).repartition(3)
@@ -96,9 +104,14 @@ def docs():
     return planted_corpus()
 
 
-@pytest.fixture(scope="module")
-def result(spark, docs, tmp_path_factory):
-    return run_stage(spark, docs, tmp_path_factory.mktemp("linededup"), min_unit_chars=10, min_doc_chars=30)
+# Every test runs on Spark and on the driver engine (curator.spark.in_driver: small local runs, no Spark).
+ENGINES = pytest.mark.parametrize("engine", ["spark", "driver"])
+
+
+@pytest.fixture(scope="module", params=["spark", "driver"])
+def result(request, spark, docs, tmp_path_factory):
+    return run_stage(spark, docs, tmp_path_factory.mktemp("linededup"), request.param, min_unit_chars=10,
+                     min_doc_chars=30)
 
 
 def test_planted_lines_removed_exactly_first_copy_kept(docs, result):
@@ -128,15 +141,17 @@ def test_document_left_too_short_is_rejected_with_original_text(docs, result):
     assert [i for i, r in rows.items() if r["reason"] is not None] == ["zzz_only_boilerplate"]
 
 
-def test_without_keep_first_every_copy_goes(spark, docs, tmp_path):
-    rows, _ = run_stage(spark, docs, tmp_path, min_unit_chars=10, min_doc_chars=0, keep_first=False)
+@ENGINES
+def test_without_keep_first_every_copy_goes(spark, docs, tmp_path, engine):
+    rows, _ = run_stage(spark, docs, tmp_path, engine, min_unit_chars=10, min_doc_chars=0, keep_first=False)
     expected = expected_texts(docs, keep_first=False)
     assert {i: r["text"] for i, r in rows.items()} == expected
     assert all(r["reason"] is None for r in rows.values())  # min_doc_chars=0: nothing is too short
 
 
-def test_max_occurrences_spares_units_in_few_documents(spark, docs, tmp_path):
-    rows, stats = run_stage(spark, docs, tmp_path, min_unit_chars=10, max_occurrences=100)
+@ENGINES
+def test_max_occurrences_spares_units_in_few_documents(spark, docs, tmp_path, engine):
+    rows, stats = run_stage(spark, docs, tmp_path, engine, min_unit_chars=10, max_occurrences=100)
     assert stats["repeated_units"] == 0
     assert all(r[UNITS_REMOVED] == 0 and r["reason"] is None for r in rows.values())
     assert {i: r["text"] for i, r in rows.items()} == {i: "\n".join(x for x, _ in v) for i, v in docs.items()}
@@ -170,3 +185,12 @@ def test_runner_ledger_stats_and_report(spark, tmp_path):
     assert ledger["balanced"] and ledger["input"] == 7 and ledger["kept"] == 6
     report = (runner.root / "report.md").read_text()
     assert f"| {CHARS_REMOVED} | {6 * line:,} |" in report and f"{TOO_SHORT}=1" in report
+
+
+
+def test_driver_engine_rewrites_exactly_as_spark(spark, docs, tmp_path):
+    """The same rows (text, counts, decisions) and stats from both engines."""
+    spark_rows, spark_stats = run_stage(spark, docs, tmp_path / "s", "spark", min_unit_chars=10, min_doc_chars=30)
+    driver_rows, driver_stats = run_stage(spark, docs, tmp_path / "d", "driver", min_unit_chars=10, min_doc_chars=30)
+    assert driver_rows == spark_rows and driver_stats == spark_stats
+    assert any(r[UNITS_REMOVED] for r in driver_rows.values()) and any(r["reason"] for r in driver_rows.values())

@@ -80,7 +80,9 @@ def tiny_spec(tmp_path, fuse: bool = True, stages: list[dict] = STAGES, out: str
         corpus.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     return PipelineSpec.model_validate({
         "name": "t", "input": {"paths": [str(corpus)]}, "output": str(tmp_path / out),
-        "spark": {"fuse_stages": fuse}, "stages": stages,
+        # On Spark: small runs go to the driver engine by default (tests/spark/test_in_driver.py checks it keeps
+        # the same books as Spark).
+        "spark": {"fuse_stages": fuse, "driver_max_documents": 0, "driver_max_input_bytes": 0}, "stages": stages,
     })
 
 
@@ -176,7 +178,8 @@ def test_demo_stages_give_the_same_books_fused_and_stage_by_stage(spark, tmp_pat
     runs = {}
     for fuse in (True, False):
         spec = demo.model_copy(update={"output": str(tmp_path / f"fuse_{fuse}"), "stages": stages,
-                                       "spark": demo.spark.model_copy(update={"fuse_stages": fuse})})
+                                       "spark": demo.spark.model_copy(update={"fuse_stages": fuse,
+                                                                              "driver_max_documents": 0})})
         assert [len(g) for g in stage_groups(spec)] == ([1, 4] if fuse else [1] * 5)
         runner = PipelineRunner(spec, spark=spark)
         runner.run_all()

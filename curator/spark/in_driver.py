@@ -1,0 +1,257 @@
+"""Small inputs run in the driver process: ingest and per-document stages without Spark jobs.
+
+A Spark job has a fixed cost that no input size pays back when the input is small: task scheduling, a Python worker
+per core, the JVM's first (interpreted) runs of the Parquet writers. On the 645-document demo that cost was most of
+every stage's time. So on a local master with a local output root, the runner hands these computations to the
+functions here when their input is small (``spark.driver_max_documents``, ``spark.driver_max_input_bytes``):
+
+- ingest: every input file read whole by the same pure reader (:meth:`IngestStage.reader`), duplicate ids decided by
+  :func:`curator.ingest.stage.duplicate_id_decisions` (the Spark window's rule);
+- a per-document stage, or a fused segment of them: the same :class:`~curator.spark.fusion.FusedChain` over the
+  previous stage's Parquet read with pyarrow.
+
+Outputs land in the same folders with the same columns, written by pyarrow (zstd Parquet, one file), and the stats
+are counted *from the written files* by :func:`count_tables`, which counts what :func:`~curator.spark.runner.
+count_written` counts. Staging, commit order, markers and the ledger are the runner's
+(:class:`~curator.spark.runner.StagedComputation`), so a run mixes both engines freely and a rerun skips stages
+either engine completed. ``stats.json`` says ``"engine": "driver"``. Shuffling stages (dedup, line_dedup), sinks
+and the report always use Spark; the runner starts its session in the background while these run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curator.document import REASON, REASON_DETAIL, STAGE, TEXT
+from curator.io.filesystem import Location
+
+
+if TYPE_CHECKING:
+    from curator.spark.runner import PipelineRunner, StageResult
+    from curator.specs import StageSpec
+
+
+log = logging.getLogger("curator")
+ENGINE = "driver"
+BATCH_ROWS = 2000  # what spark.sql.execution.arrow.maxRecordsPerBatch gives a Spark task
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+COMPRESSED_WEIGHT = 5  # a compressed input file counts as this many times its size against driver_max_input_bytes
+
+
+def engine_allows(runner: "PipelineRunner") -> bool:
+    """Whether the run may use the driver at all: a local master (everything runs on this machine anyway) and a local
+    output root (pyarrow writes the files)."""
+    return runner.out.is_local and runner.effective_master().startswith("local")
+
+
+def segment_fits(runner: "PipelineRunner", members: list["StageSpec"]) -> bool:
+    """Whether a per-document segment, or one stage with ``annotate_table`` (dedup, line_dedup), runs here: its
+    input is small and every member can count its extra tables from Arrow (``output_stats_of_tables`` beside
+    ``output_stats``)."""
+    limit = runner.spec.spark.driver_max_documents
+    if not limit or not engine_allows(runner):
+        return False
+    for s in members:
+        stage_type = type(s.build())
+        if hasattr(stage_type, "output_stats") and not hasattr(stage_type, "output_stats_of_tables"):
+            return False
+    previous = runner.previous_document_stage(members[0].name)
+    stats = runner.read_stats(previous.name) if previous is not None else None
+    return stats is not None and stats["kept"] <= limit
+
+
+def ingest_fits(runner: "PipelineRunner") -> bool:
+    """Whether ingest runs here: every input file is local and they weigh at most ``driver_max_input_bytes``."""
+    from curator.io.filesystem import location
+    from curator.io.readers import expand_paths, is_local_path
+
+    limit = runner.spec.spark.driver_max_input_bytes
+    if not limit or not engine_allows(runner):
+        return False
+    weight = 0
+    for path, _ in expand_paths(runner.spec.input.paths):
+        if not is_local_path(path):
+            return False
+        size = location(path).size()
+        weight += size * COMPRESSED_WEIGHT if path.endswith(COMPRESSED_SUFFIXES) else size
+        if weight > limit:
+            return False
+    return True
+
+
+# -- reading, writing, counting ------------------------------------------------------------------------------------
+
+def read_table(folder: Location, schema: pa.Schema | None = None) -> pa.Table:
+    """A stage's Parquet folder (written by Spark or by :func:`write_table`) as one Arrow table; files Spark and
+    Hadoop keep beside the data (``_SUCCESS``, ``.crc``) are skipped."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(folder.path, format="parquet", schema=schema).to_table()
+
+
+def write_table(table: pa.Table, folder: Location) -> None:
+    """``table`` as one zstd Parquet file in ``folder``, named like Spark's part files (so either engine reads it)."""
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    pq.write_table(table, str(folder.path / "part-00000-driver.zstd.parquet"), compression="zstd")
+    (folder.path / "_SUCCESS").touch()
+
+
+def count_tables(kept: pa.Table, rejected: pa.Table, summed: list[str], grouped: list[str]) -> dict[str, Any]:
+    """:func:`curator.spark.runner.count_written` over Arrow tables: the same counts in the same shape."""
+    by_reason: dict[str, int] = {}
+    for reason in rejected.column(REASON).to_pylist():
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    totals = {c: sum(int(pc.sum(t.column(c).cast(pa.int64())).as_py() or 0)
+                     for t in (kept, rejected) if c in t.column_names) for c in summed}
+    groups: dict[str, dict[str, dict[str, int]]] = {c: {} for c in grouped}
+    for table, prefix in ((kept, "kept"), (rejected, "rejected")):
+        if not grouped:
+            break
+        chars = pc.utf8_length(table.column(TEXT)).to_pylist()
+        for c in grouped:
+            if c not in table.column_names:
+                continue
+            for value, n_chars in zip(table.column(c).to_pylist(), chars):
+                entry = groups[c].setdefault(str(value), dict.fromkeys(
+                    ("kept_docs", "kept_chars", "rejected_docs", "rejected_chars"), 0))
+                entry[f"{prefix}_docs"] += 1
+                entry[f"{prefix}_chars"] += n_chars or 0
+    return {"kept": kept.num_rows, "rejected": by_reason, "totals": totals,
+            "groups": {c: dict(sorted(counts.items())) for c, counts in groups.items()}}
+
+
+def _stats(stage, name: str, kept: pa.Table, rejected: pa.Table, input_count: int | None,
+           extra_stats: dict[str, Any]) -> dict[str, Any]:
+    from curator.spark.runner import stats_from_tally
+
+    tally = count_tables(kept, rejected, stage.summed_columns(), stage.group_by_columns())
+    written = stage.output_stats_of_tables(kept, rejected) if hasattr(stage, "output_stats_of_tables") else {}
+    return stats_from_tally(stage, name, tally, input_count, extra_stats, written)
+
+
+def _rejected_rows(frame: pa.Table, name: str) -> pa.Table:
+    return frame.append_column(STAGE, pa.array([name] * frame.num_rows, pa.string()))
+
+
+# -- the computations ----------------------------------------------------------------------------------------------
+
+def run_ingest(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult":
+    """Ingest read in this process; outputs and stats as :meth:`IngestStage.annotate` on Spark gives them."""
+    stage = stage_spec.build()
+    return _computed(runner, [stage_spec], lambda job: _ingest(runner, stage, job.folders[0], stage_spec.name))[0]
+
+
+def _ingest(runner, stage, tmp: Location, name: str) -> list[dict]:
+    from curator.ingest.stage import _ORDINAL, duplicate_id_decisions, warc_inputs
+    from curator.io.readers import FileSplit, record_batches
+    from curator.io.warc import count_record_types
+
+    spec = runner.spec.input
+    files, read, schema = stage.reader(spec)
+    batches = [batch for i, (path, relative) in enumerate(files)
+               for batch in record_batches(read(FileSplit(path, relative, i)), schema)]
+    table = pa.Table.from_batches(batches, schema=schema)
+    if stage.config.reject_duplicate_ids:
+        table = duplicate_id_decisions(table, files)
+    table = table.drop_columns([_ORDINAL])
+    is_rejected = pc.is_valid(table.column(REASON))
+    write_table(table.filter(pc.invert(is_rejected)).drop_columns([REASON, REASON_DETAIL]), tmp / "data")
+    write_table(_rejected_rows(table.filter(is_rejected), name), tmp / "rejected")
+
+    tally: dict[str, int] = {}
+    for path in warc_inputs(files, spec.format):
+        for record_type, n in count_record_types(path).items():
+            tally[record_type] = tally.get(record_type, 0) + n
+    extra: dict[str, Any] = {"files": len(files)}
+    if tally:
+        from curator.io.warc import DOCUMENT_RECORD_TYPES
+
+        extra["warc_records"] = dict(sorted(tally.items()))
+        extra["warc_records_not_documents"] = dict(sorted(
+            (t, n) for t, n in tally.items() if t not in DOCUMENT_RECORD_TYPES))
+    return [_stats(stage, name, read_table(tmp / "data"), read_table(tmp / "rejected"), None, extra)]
+
+
+def run_table_stage(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult":
+    """A stage with a global view (dedup, line_dedup) over a small input, through its ``annotate_table``."""
+    previous = runner.previous_document_stage(stage_spec.name)
+    return _computed(runner, [stage_spec], lambda job: _table_stage(runner, stage_spec, previous, job.folders[0]))[0]
+
+
+def _table_stage(runner, stage_spec, previous, tmp: Location) -> list[dict]:
+    stage = stage_spec.build()
+    annotated, extra = stage.annotate_table(read_table(runner.stage_output(previous.name) / "data"))
+    is_rejected = pc.is_valid(annotated.column(REASON))
+    write_table(annotated.filter(pc.invert(is_rejected)).drop_columns([REASON, REASON_DETAIL]), tmp / "data")
+    write_table(_rejected_rows(annotated.filter(is_rejected), stage_spec.name), tmp / "rejected")
+    return [_stats(stage, stage_spec.name, read_table(tmp / "data"), read_table(tmp / "rejected"),
+                   runner.read_stats(previous.name)["kept"], extra)]
+
+
+def run_segment(runner: "PipelineRunner", members: list["StageSpec"]) -> list["StageResult"]:
+    """One per-document stage, or a fused segment of them, in this process: the same chain Spark would map, its
+    rows split into each member's rejected rows and the segment's kept rows (see :mod:`curator.spark.fusion`)."""
+    previous = runner.previous_document_stage(members[0].name)
+    return _computed(runner, members, lambda job: _segment(runner, members, previous, job.folders))
+
+
+def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
+    from curator.spark.fusion import FUSED_STAGE, FusedChain
+
+    names = [s.name for s in members]
+    stages = [s.build() for s in members]
+    prepared = [stage.prepare_in_driver() for stage in stages]
+    source = read_table(runner.stage_output(previous.name) / "data")
+    chain = FusedChain(names, stages, source.schema, [p.worker for p in prepared])
+    frame = pa.Table.from_batches(list(chain.process_batches(iter(source.to_batches(max_chunksize=BATCH_ROWS)))),
+                                  schema=chain.output_schema)
+    tag = frame.column(FUSED_STAGE)
+    write_table(frame.filter(pc.is_null(tag)).select(chain.kept_schema.names), tmps[-1] / "data")
+    for name, tmp, out in zip(names, tmps, chain.member_schemas):
+        write_table(_rejected_rows(frame.filter(pc.equal(tag, name)).select(out.names), name), tmp / "rejected")
+
+    # Counted from the written files: member i kept what the members after it rejected plus the segment's kept rows.
+    kept = read_table(tmps[-1] / "data")
+    rejected = [read_table(tmp / "rejected") for tmp in tmps]
+    input_count = runner.read_stats(previous.name)["kept"]
+    all_stats = []
+    for i, (s, stage, ready) in enumerate(zip(members, stages, prepared)):
+        later = [r.drop_columns([STAGE, REASON, REASON_DETAIL]) for r in rejected[i + 1:]]
+        kept_here = pa.concat_tables([kept, *later], promote_options="default") if later else kept
+        stats = _stats(stage, s.name, kept_here, rejected[i], input_count, ready.extra_stats)
+        all_stats.append(stats)
+        input_count = stats["kept"]
+    return all_stats
+
+
+def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> list["StageResult"]:
+    """Run ``compute(job)`` (it writes every member's folders and returns their stats) inside the runner's staging,
+    then commit the members in order, as the Spark paths do."""
+    from curator.spark.runner import StagedComputation, StageResult
+
+    names = [s.name for s in members]
+    total = len(runner.spec.stages)
+    for s in members:
+        runner.progress.started(s.name, s.stage, runner.spec.stage_names.index(s.name) + 1, total)
+    with StagedComputation(runner, names) as job:
+        all_stats = compute(job)
+        seconds = job.seconds()
+        for s, stats in zip(members, all_stats):
+            stats.update(stage=s.name, kind=s.stage, seconds=seconds, engine=ENGINE, fingerprint=runner.fingerprint(s.name))
+            if len(members) > 1:
+                stats["fused"] = names
+        job.commit(all_stats)
+    for name, stats in zip(names, all_stats):
+        runner.progress.finished(name, stats, stats["seconds"])
+    runner.write_ledger()
+    return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
+
+
+__all__ = ["count_tables", "engine_allows", "ingest_fits", "read_table", "run_ingest", "run_segment",
+           "run_table_stage", "segment_fits", "write_table"]
