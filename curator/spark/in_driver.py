@@ -21,13 +21,16 @@ and the report always use Spark; the runner starts its session in the background
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.document import REASON, REASON_DETAIL, STAGE, TEXT
+from curator.errors import CuratorError
 from curator.io.filesystem import Location
+from curator.stage import StageContext
 
 
 if TYPE_CHECKING:
@@ -81,6 +84,18 @@ def ingest_fits(runner: "PipelineRunner") -> bool:
         if weight > limit:
             return False
     return True
+
+
+def run_fits(runner: "PipelineRunner", result: "StageResult | None" = None) -> bool:
+    """Whether the whole run can do without Spark, as far as is known: before any stage, when ingest fits here;
+    after a document stage, when the documents it kept are few enough for every later stage. (The run report still
+    uses Spark unless :func:`curator.report.write_reports` is given none.)"""
+    if not engine_allows(runner):
+        return False
+    if result is None:
+        return ingest_fits(runner)
+    kept = result.stats.get("kept")
+    return result.stats.get("sink") or (kept is not None and kept <= runner.spec.spark.driver_max_documents)
 
 
 # -- reading, writing, counting ------------------------------------------------------------------------------------
@@ -194,6 +209,30 @@ def _table_stage(runner, stage_spec, previous, tmp: Location) -> list[dict]:
                    runner.read_stats(previous.name)["kept"], extra)]
 
 
+def local_cores(master: str) -> int:
+    """The cores a ``local``, ``local[n]`` or ``local[*]`` master uses (what Spark would split a sink's work into)."""
+    inside = master[master.find("[") + 1:master.find("]")] if "[" in master else "1"
+    inside = inside.split(",")[0]
+    return os.cpu_count() or 1 if inside == "*" else max(1, int(inside))
+
+
+def run_sink(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult":
+    """A sink (tokenizer training, tokenize) over a small input, through its ``run_sink_table``."""
+    previous = runner.previous_document_stage(stage_spec.name)
+    if previous is None:
+        raise CuratorError(f"sink stage {stage_spec.name!r} needs a document stage before it")
+
+    def compute(job) -> list[dict]:
+        tmp = job.folders[0]
+        tmp.mkdir()
+        ctx = StageContext(spark=None, run_dir=runner.root, scratch_dir=job.scratch.path, stage_name=stage_spec.name,
+                           default_parallelism=local_cores(runner.effective_master()), input_spec=runner.spec.input)
+        table = read_table(runner.stage_output(previous.name) / "data")
+        return [{"sink": True, **stage_spec.build().run_sink_table(table, ctx, tmp.path)}]
+
+    return _computed(runner, [stage_spec], compute)[0]
+
+
 def run_segment(runner: "PipelineRunner", members: list["StageSpec"]) -> list["StageResult"]:
     """One per-document stage, or a fused segment of them, in this process: the same chain Spark would map, its
     rows split into each member's rejected rows and the segment's kept rows (see :mod:`curator.spark.fusion`)."""
@@ -253,5 +292,5 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-__all__ = ["count_tables", "engine_allows", "ingest_fits", "read_table", "run_ingest", "run_segment",
-           "run_table_stage", "segment_fits", "write_table"]
+__all__ = ["count_tables", "engine_allows", "ingest_fits", "run_fits", "read_table", "run_ingest", "run_segment",
+           "run_sink", "run_table_stage", "segment_fits", "write_table"]

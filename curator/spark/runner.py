@@ -295,14 +295,18 @@ class PipelineRunner:
         """Run every stage in order under the run lock; ``on_stage`` sees each result as soon as its stage finishes;
         ``report`` then writes the full run report (``curator run`` always does)."""
         results = []
+        from curator.spark import in_driver
         from curator.spark.fusion import run_fused, stage_groups
 
         with self.locked():
-            self.start_spark()
+            if not in_driver.run_fits(self):
+                self.start_spark()  # in the background while the first stages run
             for group in stage_groups(self.spec):
                 done = run_fused(self, group, force) if len(group) > 1 else [self.run_stage(group[0].name, force)]
                 for result in done:
                     results.append(result)
+                    if not in_driver.run_fits(self, result):
+                        self.start_spark()
                     if on_stage is not None:
                         on_stage(result)
             if report:
@@ -356,6 +360,8 @@ class PipelineRunner:
             return in_driver.run_segment(self, [stage_spec])[0]
         if hasattr(stage_class(stage_spec.stage), "annotate_table") and in_driver.segment_fits(self, [stage_spec]):
             return in_driver.run_table_stage(self, stage_spec)
+        if hasattr(stage_class(stage_spec.stage), "run_sink_table") and in_driver.segment_fits(self, [stage_spec]):
+            return in_driver.run_sink(self, stage_spec)
         self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
         with StagedComputation(self, [name]) as job:
             stage = stage_spec.build()

@@ -47,6 +47,14 @@ class TrainTokenizerStage(Stage):
         stats["artifact"] = str(final_folder(ctx, out_dir) / ARTIFACT_SUBDIR)
         return stats
 
+    def run_sink_table(self, table, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
+        """:meth:`run_sink` over an Arrow table (a small run in the driver process, :mod:`curator.spark.in_driver`)."""
+        from curator.tokenization.in_process import train_tokenizer
+
+        stats = train_tokenizer(table, self.config.recipe, out_dir / ARTIFACT_SUBDIR)
+        stats["artifact"] = str(final_folder(ctx, out_dir) / ARTIFACT_SUBDIR)
+        return stats
+
 
 class TokenizeConfig(StageConfig):
     tokenizer: str | None = Field(None, description="artifact folder; default: the run's tokenizer_stage output")
@@ -76,19 +84,34 @@ class TokenizeStage(Stage):
                                f"not completed in {ctx.run_dir}; run it first or set `tokenizer:` to an artifact")
         return folder.path / ARTIFACT_SUBDIR
 
+    def options(self, ctx: StageContext):
+        from curator.tokenization.job import TokenizeOptions
+
+        return TokenizeOptions(dtype=self.config.dtype, target_shard_tokens=self.config.target_shard_tokens,
+                               num_shards=self.config.num_shards, shuffle_seed=self.config.shuffle_seed,
+                               rehydration=self.config.rehydrate, provenance=self.config.provenance,
+                               run_record={"run_dir": str(ctx.run_dir), "stage": ctx.stage_name})
+
     def run_sink(self, df, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
         from curator.spark.tokenize_ops import write_token_shards
-        from curator.tokenization.job import TokenizeOptions, tokenize_stats
+        from curator.tokenization.job import tokenize_stats
         from curator.tokenization.tokenizer import read_bundle
 
         bundle = read_bundle(self.tokenizer_dir(ctx))
-        options = TokenizeOptions(dtype=self.config.dtype, target_shard_tokens=self.config.target_shard_tokens,
-                                  num_shards=self.config.num_shards, shuffle_seed=self.config.shuffle_seed,
-                                  rehydration=self.config.rehydrate, provenance=self.config.provenance,
-                                  run_record={"run_dir": str(ctx.run_dir), "stage": ctx.stage_name})
-        manifest = write_token_shards(df, bundle, out_dir / TOKENS_SUBDIR, options)
-        stats = tokenize_stats(manifest, final_folder(ctx, out_dir) / TOKENS_SUBDIR)
-        return stats
+        manifest = write_token_shards(df, bundle, out_dir / TOKENS_SUBDIR, self.options(ctx))
+        return tokenize_stats(manifest, final_folder(ctx, out_dir) / TOKENS_SUBDIR)
+
+    def run_sink_table(self, table, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
+        """:meth:`run_sink` over an Arrow table (a small run in the driver process, :mod:`curator.spark.in_driver`):
+        one part per core of the run's local master, as Spark would use."""
+        from curator.tokenization.in_process import write_token_shards
+        from curator.tokenization.job import tokenize_stats
+        from curator.tokenization.tokenizer import read_bundle
+
+        bundle = read_bundle(self.tokenizer_dir(ctx))
+        manifest = write_token_shards(table, bundle, out_dir / TOKENS_SUBDIR, self.options(ctx),
+                                      ctx.default_parallelism)
+        return tokenize_stats(manifest, final_folder(ctx, out_dir) / TOKENS_SUBDIR)
 
 
 def final_folder(ctx: StageContext, out_dir: Path) -> Path:

@@ -222,9 +222,15 @@ def write_artifact(bundle: TokenizerBundle, output_dir: str | Path, overwrite: b
 def train_tokenizer(df: "DataFrame", recipe: TokenizerRecipe, output_dir: str | Path,
                     overwrite: bool = False) -> dict[str, Any]:
     """Sample ``df`` on Spark, train on the driver, write the artifact folder; return stats."""
+    texts, sample_stats = sample_training_texts(df, recipe.sample)
+    return training_report(texts, sample_stats, recipe, output_dir, overwrite)
+
+
+def training_report(texts: list[str], sample_stats: dict[str, Any], recipe: TokenizerRecipe,
+                    output_dir: str | Path, overwrite: bool = False) -> dict[str, Any]:
+    """Train on the sampled ``texts``, write the artifact folder and return the stage's stats."""
     from curator.report.checks import tokenizer_size_warning
 
-    texts, sample_stats = sample_training_texts(df, recipe.sample)
     warning = tokenizer_size_warning(recipe.vocab_size, sample_stats["sampled_chars"])
     if warning:
         log.warning(warning)
@@ -237,5 +243,5 @@ def train_tokenizer(df: "DataFrame", recipe: TokenizerRecipe, output_dir: str | 
 
 __all__ = [
     "EmptyCorpusError", "heldout_documents", "sample_training_texts", "train_from_texts", "train_tokenizer",
-    "training_sentences", "write_artifact",
+    "training_report", "training_sentences", "write_artifact",
 ]
