@@ -98,6 +98,13 @@ def run_fits(runner: "PipelineRunner", result: "StageResult | None" = None) -> b
     return result.stats.get("sink") or (kept is not None and kept <= runner.spec.spark.driver_max_documents)
 
 
+def report_fits(runner: "PipelineRunner", ledger: dict[str, Any]) -> bool:
+    """Whether the run report is computed here: no Spark session was needed by the run (none started or starting)
+    and its input is small (the report reads every stage's rejected rows, so all the input documents)."""
+    return (engine_allows(runner) and not runner.spark_started and ledger.get("input") is not None
+            and ledger["input"] <= runner.spec.spark.driver_max_documents)
+
+
 # -- reading, writing, counting ------------------------------------------------------------------------------------
 
 def read_table(folder: Location, schema: pa.Schema | None = None) -> pa.Table:
@@ -292,5 +299,5 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-__all__ = ["count_tables", "engine_allows", "ingest_fits", "run_fits", "read_table", "run_ingest", "run_segment",
+__all__ = ["count_tables", "engine_allows", "ingest_fits", "report_fits", "run_fits", "read_table", "run_ingest", "run_segment",
            "run_sink", "run_table_stage", "segment_fits", "write_table"]

@@ -177,6 +177,11 @@ class PipelineRunner:
         self._starting = (thread, outcome)
         thread.start()
 
+    @property
+    def spark_started(self) -> bool:
+        """Whether this runner has a session, or is starting one (:meth:`start_spark`)."""
+        return self._spark is not None or self._starting is not None
+
     def effective_master(self) -> str:
         """The master this run's session has or will have, without starting it."""
         from curator.spark.session import _submitted_master, running_under_spark_submit
@@ -510,8 +515,13 @@ class PipelineRunner:
             log.warning("the run report reads stage folders with local file APIs; skipped for the remote root %s "
                         "(ledger.json and every stats.json are written)", self.out)
             return self.out / LEDGER
+        from curator.spark import in_driver
+
+        ledger = self.ledger()
+        if in_driver.report_fits(self, ledger):
+            return write_reports(self.root, ledger, in_process=True)
         with self.progress.running(self.spark, "report"):
-            return write_reports(self.root, self.ledger(), spark=self.spark)
+            return write_reports(self.root, ledger, spark=self.spark)
 
 
 def stats_from_tally(stage, name: str, tally: dict[str, Any], input_count: int | None,
