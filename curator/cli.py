@@ -28,6 +28,18 @@ SpecArg = typer.Argument(..., help="pipeline spec, e.g. pipelines/demo.yaml", ex
 OutputOpt = typer.Option(None, "--output", "-o", help="output root (default: the spec's output, else runs/<name>)")
 MasterOpt = typer.Option(None, "--master", help="Spark master URL (default: the spec's, else local[*])")
 ForceOpt = typer.Option(False, "--force", help="rerun stages even when their completion marker matches")
+SparkOnlyOpt = typer.Option(False, "--spark-only", help="run every stage as Spark jobs, also inputs small enough for "
+                            "the driver process (sets spark.driver_max_documents and driver_max_input_bytes to 0)")
+
+
+def _load(spec: Path, spark_only: bool):
+    from curator.specs import load_pipeline
+
+    pipeline = load_pipeline(spec)
+    if not spark_only:
+        return pipeline
+    engine = pipeline.spark.model_copy(update={"driver_max_documents": 0, "driver_max_input_bytes": 0})
+    return pipeline.model_copy(update={"spark": engine})
 
 
 @app.callback()
@@ -42,13 +54,12 @@ def _options(verbose: bool = typer.Option(False, "--verbose", "-v", help="curato
 
 @app.command()
 def run(spec: Path = SpecArg, output: Optional[str] = OutputOpt, master: Optional[str] = MasterOpt,
-        force: bool = ForceOpt):
+        force: bool = ForceOpt, spark_only: bool = SparkOnlyOpt):
     """Run every stage of a pipeline (completed ones are skipped), then write the run report."""
     from curator.progress import StageProgress
     from curator.spark.runner import PipelineRunner
-    from curator.specs import load_pipeline
 
-    pipeline = load_pipeline(spec)
+    pipeline = _load(spec, spark_only)
     runner = PipelineRunner(pipeline, output=output, master=master, progress=StageProgress(console))
     with runner.locked():  # one lock for the whole run: no other run slips in between two stages
         runner.run_all(force=force)
@@ -70,13 +81,13 @@ def print_report_path(report: Path) -> None:
 
 @app.command()
 def stage(spec: Path = SpecArg, stage_name: str = typer.Argument(..., metavar="STAGE", help="stage name in the spec"),
-          output: Optional[str] = OutputOpt, master: Optional[str] = MasterOpt, force: bool = ForceOpt):
+          output: Optional[str] = OutputOpt, master: Optional[str] = MasterOpt, force: bool = ForceOpt,
+          spark_only: bool = SparkOnlyOpt):
     """Run one stage (what spark-submit and Airflow call). Its upstream stage must be complete."""
     from curator.progress import StageProgress
     from curator.spark.runner import PipelineRunner
-    from curator.specs import load_pipeline
 
-    pipeline = load_pipeline(spec)
+    pipeline = _load(spec, spark_only)
     runner = PipelineRunner(pipeline, output=output, master=master, progress=StageProgress(console))
     runner.run_stage(stage_name, force=force)
 

@@ -30,18 +30,20 @@ def format_rate(count: int | None, seconds: float) -> str:
 
 
 def stage_end_line(name: str, stats: dict[str, Any], seconds: float) -> str:
-    """The one line printed when a stage finishes (pure, so tests read exactly what users see)."""
+    """The one line printed when a stage finishes (pure, so tests read exactly what users see); ``(driver)`` marks a
+    stage computed in the driver process without Spark jobs (``curator.spark.in_driver``)."""
+    engine = " [dim](driver)[/dim]" if stats.get("engine") == "driver" else ""
     if stats.get("sink"):
         parts = []
         for key in ("documents", "tokens", "shards", "vocab_size", "sampled_documents", "sampled_chars"):
             if key in stats:
                 parts.append(f"{key.replace('_', ' ')} {stats[key]:,}")
         body = ", ".join(parts) or "done"
-        return f"[bold green]done[/bold green] {name}: {body} in {seconds:.1f}s"
+        return f"[bold green]done[/bold green] {name}: {body} in {seconds:.1f}s{engine}"
     reasons = ", ".join(f"{k}={v:,}" for k, v in stats.get("rejected", {}).items())
     rejected = f"{stats.get('rejected_total', 0):,} rejected" + (f" ({reasons})" if reasons else "")
     return (f"[bold green]done[/bold green] {name}: {stats.get('in', 0):,} in -> {stats.get('kept', 0):,} kept, "
-            f"{rejected} in {seconds:.1f}s{format_rate(stats.get('in'), seconds)}")
+            f"{rejected} in {seconds:.1f}s{format_rate(stats.get('in'), seconds)}{engine}")
 
 
 class StageProgress:

@@ -81,6 +81,12 @@ def test_run_and_stage_commands_end_to_end(tmp_path):
     assert (out_dir / "report.html").stat().st_size > 0
     ledger = json.loads((out_dir / "ledger.json").read_text())
     assert ledger["input"] == 2 and ledger["kept"] == 1 and ledger["balanced"]
+    # Two documents run in the driver process, unless --spark-only asks for Spark jobs; the books are the same.
+    assert "(driver)" in run.stderr
+    on_spark = curator("run", spec, "--output", tmp_path / "on_spark", "--spark-only")
+    assert on_spark.returncode == 0, on_spark.stderr
+    assert "done langid: 1 in -> 1 kept" in on_spark.stderr and "(driver)" not in on_spark.stderr
+    assert json.loads((tmp_path / "on_spark" / "ledger.json").read_text()) == ledger
 
 
 def _user_error_cases(tmp_path) -> dict[str, tuple[list, str]]:
@@ -117,7 +123,8 @@ def test_spark_that_cannot_start_is_one_error_line(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text("name: errs\ninput: {paths: ['builtin:sample']}\n"
                     "spark: {master: 'local[1]', conf: {spark.driver.memory: lots}}\nstages: [ingest]\n")
-    out = curator("run", spec, "--output", tmp_path / "out")
+    # --spark-only: the sample is small enough for the driver process, which would never start Spark.
+    out = curator("run", spec, "--output", tmp_path / "out", "--spark-only")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     # The JVM prints its own complaint first; ours is the last line.
     assert out.stderr.strip().splitlines()[-1].startswith("error: could not start Spark with master 'local[1]'")

@@ -18,6 +18,9 @@ def test_stage_end_line_for_document_and_sink_stages():
     assert "langid: 1,000 in -> 900 kept, 100 rejected (lid_low_score=100) in 4.0s, 250 docs/s" in line
     sink = stage_end_line("tokenize", {"sink": True, "documents": 464, "tokens": 634447, "shards": 2}, 16.7)
     assert "tokenize: documents 464, tokens 634,447, shards 2 in 16.7s" in sink
+    assert "(driver)" not in line + sink
+    in_driver = stage_end_line("langid", {"in": 10, "kept": 9, "rejected_total": 1, "engine": "driver"}, 0.5)
+    assert in_driver.endswith("20 docs/s [dim](driver)[/dim]")
 
 
 def test_stage_progress_prints_start_and_end_lines():
