@@ -29,7 +29,7 @@ OutputOpt = typer.Option(None, "--output", "-o", help="output root (default: the
 MasterOpt = typer.Option(None, "--master", help="Spark master URL (default: the spec's, else local[*])")
 ForceOpt = typer.Option(False, "--force", help="rerun stages even when their completion marker matches")
 SparkOnlyOpt = typer.Option(False, "--spark-only", help="run every stage as Spark jobs, also inputs small enough for "
-                            "the driver process (sets spark.driver_max_documents and driver_max_input_bytes to 0)")
+                            "the driver process (sets the spark.driver_max_* limits to 0)")
 
 
 def _load(spec: Path, spark_only: bool):
@@ -38,8 +38,7 @@ def _load(spec: Path, spark_only: bool):
     pipeline = load_pipeline(spec)
     if not spark_only:
         return pipeline
-    engine = pipeline.spark.model_copy(update={"driver_max_documents": 0, "driver_max_input_bytes": 0})
-    return pipeline.model_copy(update={"spark": engine})
+    return pipeline.model_copy(update={"spark": pipeline.spark.spark_only()})
 
 
 @app.callback()

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -74,10 +74,23 @@ class SparkSpec(_Strict):
         description="on a local master with a local output root, a per-document stage or fused segment whose input "
                     "has at most this many documents runs in the driver process with pyarrow instead of as Spark jobs "
                     "(same outputs and stats; a Spark job's fixed cost outweighs a small input's work). 0: never")
+    driver_max_documents_global: int = Field(
+        20_000, ge=0,
+        description="the same for dedup and line_dedup, whose Spark path shuffles and materialises tables around "
+                    "the grouping that their driver path does alone (dedup's in-process grouping collects to the "
+                    "driver below in_process_max_documents anyway). 0: never")
     driver_max_input_bytes: int = Field(
-        16_000_000, ge=0,
-        description="likewise for ingest: local input files of at most this many bytes in all (a compressed file "
-                    "counts five times its size) are read in the driver process. 0: never")
+        256_000_000, ge=0,
+        description="likewise for ingest: local input files of at most this many bytes in all are read in the "
+                    "driver process (parsing is cheap; a Spark job's start is not). A compressed file counts five "
+                    "times its size, a WARC file (HTML extraction) twenty times. 0: never")
+
+    DRIVER_LIMITS: ClassVar[tuple[str, ...]] = ("driver_max_documents", "driver_max_documents_global",
+                                                "driver_max_input_bytes")
+
+    def spark_only(self) -> "SparkSpec":
+        """This spec with every stage as Spark jobs: no computation in the driver process, whatever its size."""
+        return self.model_copy(update=dict.fromkeys(self.DRIVER_LIMITS, 0))
 
     @field_validator("master")
     @classmethod

@@ -62,7 +62,7 @@ def check_accounting(spark, runner: PipelineRunner, corpus) -> None:
 
 
 # Ingest on Spark, and in the driver process (curator.spark.in_driver), which small local inputs get by default.
-ENGINES = pytest.mark.parametrize("engine", [{"driver_max_input_bytes": 0}, {}], ids=["spark", "driver"])
+ENGINES = pytest.mark.parametrize("engine", [{"driver_max_input_bytes": 0}, {}], ids=["spark", "driver"])  # ingest only
 
 
 @ENGINES

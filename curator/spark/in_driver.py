@@ -3,7 +3,8 @@
 A Spark job has a fixed cost that no input size pays back when the input is small: task scheduling, a Python worker
 per core, the JVM's first (interpreted) runs of the Parquet writers. On the 645-document demo that cost was most of
 every stage's time. So on a local master with a local output root, the runner hands these computations to the
-functions here when their input is small (``spark.driver_max_documents``, ``spark.driver_max_input_bytes``):
+functions here when their input is small (``spark.driver_max_documents``, ``driver_max_documents_global``,
+``driver_max_input_bytes``):
 
 - ingest: every input file read whole by the same pure reader (:meth:`IngestStage.reader`), duplicate ids decided by
   :func:`curator.ingest.stage.duplicate_id_decisions` (the Spark window's rule);
@@ -41,8 +42,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("curator")
 ENGINE = "driver"
 BATCH_ROWS = 2000  # what spark.sql.execution.arrow.maxRecordsPerBatch gives a Spark task
+ROW_GROUP_ROWS = 4000
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
-COMPRESSED_WEIGHT = 5  # a compressed input file counts as this many times its size against driver_max_input_bytes
+# Against driver_max_input_bytes, a compressed file counts this many times its size (text it expands to), a WARC
+# file more (its HTML is extracted page by page, the costly part of ingest that Spark spreads over cores).
+COMPRESSED_WEIGHT = 5
+WARC_WEIGHT = 20
+# Bytes a document of a "small" input is assumed to weigh at most, to guess before ingest whether later stages will
+# need Spark (and so start it in the background at once): web pages and mail average 2-8 kB of text.
+DOCUMENT_BYTES_BOUND = 16_000
 
 
 def engine_allows(runner: "PipelineRunner") -> bool:
@@ -51,11 +59,12 @@ def engine_allows(runner: "PipelineRunner") -> bool:
     return runner.out.is_local and runner.effective_master().startswith("local")
 
 
-def segment_fits(runner: "PipelineRunner", members: list["StageSpec"]) -> bool:
-    """Whether a per-document segment, or one stage with ``annotate_table`` (dedup, line_dedup), runs here: its
-    input is small and every member can count its extra tables from Arrow (``output_stats_of_tables`` beside
-    ``output_stats``)."""
-    limit = runner.spec.spark.driver_max_documents
+def segment_fits(runner: "PipelineRunner", members: list["StageSpec"], limit: int | None = None) -> bool:
+    """Whether a per-document segment, a sink, or one stage with ``annotate_table`` (dedup, line_dedup: ``limit``
+    is then ``driver_max_documents_global``) runs here: its input has at most ``limit`` (default
+    ``driver_max_documents``) documents and every member can count its extra tables from Arrow
+    (``output_stats_of_tables`` beside ``output_stats``)."""
+    limit = runner.spec.spark.driver_max_documents if limit is None else limit
     if not limit or not engine_allows(runner):
         return False
     for s in members:
@@ -67,35 +76,45 @@ def segment_fits(runner: "PipelineRunner", members: list["StageSpec"]) -> bool:
     return stats is not None and stats["kept"] <= limit
 
 
-def ingest_fits(runner: "PipelineRunner") -> bool:
-    """Whether ingest runs here: every input file is local and they weigh at most ``driver_max_input_bytes``."""
+def input_weight(runner: "PipelineRunner") -> int | None:
+    """The input files' weight against ``driver_max_input_bytes`` (sizes, compressed and WARC files weighted), or
+    None when a file is not local."""
     from curator.io.filesystem import location
     from curator.io.readers import expand_paths, is_local_path
+    from curator.io.warc import is_warc_name
 
-    limit = runner.spec.spark.driver_max_input_bytes
-    if not limit or not engine_allows(runner):
-        return False
     weight = 0
     for path, _ in expand_paths(runner.spec.input.paths):
         if not is_local_path(path):
-            return False
+            return None
         size = location(path).size()
-        weight += size * COMPRESSED_WEIGHT if path.endswith(COMPRESSED_SUFFIXES) else size
-        if weight > limit:
-            return False
-    return True
+        if is_warc_name(path) and ".wet" not in path.lower():
+            weight += size * WARC_WEIGHT
+        else:
+            weight += size * COMPRESSED_WEIGHT if path.endswith(COMPRESSED_SUFFIXES) else size
+    return weight
+
+
+def ingest_fits(runner: "PipelineRunner") -> bool:
+    """Whether ingest runs here: every input file is local and they weigh at most ``driver_max_input_bytes``."""
+    limit = runner.spec.spark.driver_max_input_bytes
+    if not limit or not engine_allows(runner):
+        return False
+    weight = input_weight(runner)
+    return weight is not None and weight <= limit
 
 
 def run_fits(runner: "PipelineRunner", result: "StageResult | None" = None) -> bool:
-    """Whether the whole run can do without Spark, as far as is known: before any stage, when ingest fits here;
-    after a document stage, when the documents it kept are few enough for every later stage. (The run report still
-    uses Spark unless :func:`curator.report.write_reports` is given none.)"""
+    """Whether the rest of the run can do without Spark, as far as is known. Before any stage: ingest fits here
+    and the input is light enough (``DOCUMENT_BYTES_BOUND`` a document) to hold at most ``driver_max_documents``
+    documents; after a document stage: it kept at most that many."""
     if not engine_allows(runner):
         return False
     if result is None:
-        return ingest_fits(runner)
+        weight = input_weight(runner) if ingest_fits(runner) else None
+        return weight is not None and weight <= runner.spec.spark.driver_max_documents * DOCUMENT_BYTES_BOUND
     kept = result.stats.get("kept")
-    return result.stats.get("sink") or (kept is not None and kept <= runner.spec.spark.driver_max_documents)
+    return bool(result.stats.get("sink")) or (kept is not None and kept <= runner.spec.spark.driver_max_documents)
 
 
 def report_fits(runner: "PipelineRunner", ledger: dict[str, Any]) -> bool:
@@ -120,7 +139,10 @@ def write_table(table: pa.Table, folder: Location) -> None:
     import pyarrow.parquet as pq
 
     folder.mkdir()
-    pq.write_table(table, str(folder.path / "part-00000-driver.zstd.parquet"), compression="zstd")
+    # Row groups of a few thousand rows: Spark splits a file at row groups, so a later Spark stage reads this one
+    # file as several partitions instead of shuffling it.
+    pq.write_table(table, str(folder.path / "part-00000-driver.zstd.parquet"), compression="zstd",
+                   row_group_size=ROW_GROUP_ROWS)
     (folder.path / "_SUCCESS").touch()
 
 
@@ -299,5 +321,5 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-__all__ = ["count_tables", "engine_allows", "ingest_fits", "report_fits", "run_fits", "read_table", "run_ingest", "run_segment",
+__all__ = ["count_tables", "engine_allows", "ingest_fits", "input_weight", "report_fits", "run_fits", "read_table", "run_ingest", "run_segment",
            "run_sink", "run_table_stage", "segment_fits", "write_table"]

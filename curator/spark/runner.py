@@ -363,7 +363,8 @@ class PipelineRunner:
             return in_driver.run_ingest(self, stage_spec)
         if fusible(stage_spec) and in_driver.segment_fits(self, [stage_spec]):
             return in_driver.run_segment(self, [stage_spec])[0]
-        if hasattr(stage_class(stage_spec.stage), "annotate_table") and in_driver.segment_fits(self, [stage_spec]):
+        if (hasattr(stage_class(stage_spec.stage), "annotate_table")
+                and in_driver.segment_fits(self, [stage_spec], self.spec.spark.driver_max_documents_global)):
             return in_driver.run_table_stage(self, stage_spec)
         if hasattr(stage_class(stage_spec.stage), "run_sink_table") and in_driver.segment_fits(self, [stage_spec]):
             return in_driver.run_sink(self, stage_spec)

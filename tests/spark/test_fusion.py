@@ -13,7 +13,7 @@ from curator.report.figures import stage_funnel
 from curator.report.run import read_run
 from curator.spark.fusion import FUSED_STAGE, FusedChain, stage_groups
 from curator.spark.runner import PipelineRunner
-from curator.specs import PipelineSpec
+from curator.specs import PipelineSpec, SparkSpec
 from curator.stage import run_batch_stage
 
 
@@ -82,7 +82,7 @@ def tiny_spec(tmp_path, fuse: bool = True, stages: list[dict] = STAGES, out: str
         "name": "t", "input": {"paths": [str(corpus)]}, "output": str(tmp_path / out),
         # On Spark: small runs go to the driver engine by default (tests/spark/test_in_driver.py checks it keeps
         # the same books as Spark).
-        "spark": {"fuse_stages": fuse, "driver_max_documents": 0, "driver_max_input_bytes": 0}, "stages": stages,
+        "spark": {"fuse_stages": fuse, **dict.fromkeys(SparkSpec.DRIVER_LIMITS, 0)}, "stages": stages,
     })
 
 
@@ -178,8 +178,7 @@ def test_demo_stages_give_the_same_books_fused_and_stage_by_stage(spark, tmp_pat
     runs = {}
     for fuse in (True, False):
         spec = demo.model_copy(update={"output": str(tmp_path / f"fuse_{fuse}"), "stages": stages,
-                                       "spark": demo.spark.model_copy(update={"fuse_stages": fuse,
-                                                                              "driver_max_documents": 0})})
+                                       "spark": demo.spark.spark_only().model_copy(update={"fuse_stages": fuse})})
         assert [len(g) for g in stage_groups(spec)] == ([1, 4] if fuse else [1] * 5)
         runner = PipelineRunner(spec, spark=spark)
         runner.run_all()

@@ -11,10 +11,10 @@ import pytest
 from curator.ingest.stage import _ORDINAL, duplicate_id_decisions
 from curator.spark import in_driver
 from curator.spark.runner import PipelineRunner, count_written
-from curator.specs import PipelineSpec
+from curator.specs import PipelineSpec, SparkSpec
 
 
-SPARK_ONLY = {"driver_max_documents": 0, "driver_max_input_bytes": 0}
+SPARK_ONLY = dict.fromkeys(SparkSpec.DRIVER_LIMITS, 0)
 EN = ("The committee met on Tuesday and agreed on the budget for the coming year after a long debate. Members "
       "asked how the new library would be paid for, and the treasurer answered that a grant from the county covers "
       "most of it while the rest comes from savings. A vote on the school roof was put off until the spring, when "
