@@ -1,22 +1,26 @@
-"""Small inputs run in the driver process: ingest and per-document stages without Spark jobs.
+"""Small inputs computed in the driver process, without Spark jobs.
 
-A Spark job has a fixed cost that no input size pays back when the input is small: task scheduling, a Python worker
-per core, the JVM's first (interpreted) runs of the Parquet writers. On the 645-document demo that cost was most of
-every stage's time. So on a local master with a local output root, the runner hands these computations to the
-functions here when their input is small (``spark.driver_max_documents``, ``driver_max_documents_global``,
-``driver_max_input_bytes``):
+A Spark job has a fixed cost that a small input never pays back: the session's start (4.5-7 s), the first jobs of a
+session (JVM warm-up, a Python worker per core), a few seconds of scheduling and Parquet writing per stage. On the
+645-document demo that was most of a 40-60 s run. So on a local master with a local output root, the runner hands a
+computation to the functions here when its input is small:
 
-- ingest: every input file read whole by the same pure reader (:meth:`IngestStage.reader`), duplicate ids decided by
-  :func:`curator.ingest.stage.duplicate_id_decisions` (the Spark window's rule);
-- a per-document stage, or a fused segment of them: the same :class:`~curator.spark.fusion.FusedChain` over the
-  previous stage's Parquet read with pyarrow.
+- ingest (input files weighing at most ``spark.driver_max_input_bytes``): every file read whole by the same pure
+  reader (:meth:`IngestStage.reader`), duplicate ids decided by :func:`curator.ingest.stage.duplicate_id_decisions`
+  (the Spark window's rule);
+- a per-document stage or a fused segment of them (input of at most ``spark.driver_max_documents`` documents): the
+  same :class:`~curator.spark.fusion.FusedChain` Spark would map;
+- dedup and line_dedup (at most ``spark.driver_max_documents_global``): their ``annotate_table``;
+- sinks (tokenizer training, tokenize; at most ``driver_max_documents``): their ``run_sink_table``;
+- the run report, when the run never needed Spark (:mod:`curator.report.arrow_figures`).
 
-Outputs land in the same folders with the same columns, written by pyarrow (zstd Parquet, one file), and the stats
-are counted *from the written files* by :func:`count_tables`, which counts what :func:`~curator.spark.runner.
-count_written` counts. Staging, commit order, markers and the ledger are the runner's
-(:class:`~curator.spark.runner.StagedComputation`), so a run mixes both engines freely and a rerun skips stages
-either engine completed. ``stats.json`` says ``"engine": "driver"``. Shuffling stages (dedup, line_dedup), sinks
-and the report always use Spark; the runner starts its session in the background while these run.
+Outputs land in the same folders with the same columns, written by pyarrow (one zstd Parquet file with row groups
+Spark can split), and the stats are counted *from the written files* by :func:`count_tables`, which counts what
+:func:`~curator.spark.runner.count_written` counts. Staging, commit order, markers and the ledger are the runner's
+(:class:`~curator.spark.runner.StagedComputation`), so a run mixes both engines and a rerun skips stages either
+engine completed. ``stats.json`` says ``"engine": "driver"``. The runner starts Spark in a background thread as
+soon as it knows a later stage will need it (:func:`run_fits`). ``SparkSpec.spark_only()`` (``curator run
+--spark-only``) turns all of this off.
 """
 
 from __future__ import annotations
