@@ -87,6 +87,14 @@ def test_run_and_stage_commands_end_to_end(tmp_path):
     assert on_spark.returncode == 0, on_spark.stderr
     assert "done langid: 1 in -> 1 kept" in on_spark.stderr and "(driver)" not in on_spark.stderr
     assert json.loads((tmp_path / "on_spark" / "ledger.json").read_text()) == ledger
+    # `curator report` rewrites the report of a small run without Spark, with the same figures.
+    before = json.loads((out_dir / "report.json").read_text())
+    (out_dir / "report.html").unlink()
+    again = curator("report", out_dir)
+    assert again.returncode == 0, again.stderr
+    after = json.loads((out_dir / "report.json").read_text())
+    assert (out_dir / "report.html").stat().st_size > 0
+    assert {k: v for k, v in after.items() if k != "generated"} == {k: v for k, v in before.items() if k != "generated"}
 
 
 def _user_error_cases(tmp_path) -> dict[str, tuple[list, str]]:

@@ -22,7 +22,9 @@ def register(app) -> None:
     def report(
         run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="output root of a run, e.g. runs/demo"),
         seed: int = typer.Option(0, "--seed", help="seed of the example documents' selection"),
-        master: Optional[str] = typer.Option(None, "--master", help="Spark master (default local[*])"),
+        master: Optional[str] = typer.Option(None, "--master", help="Spark master (default local[*]; without it a "
+                                             "run of at most spark.driver_max_documents inputs is reported without "
+                                             "Spark)"),
     ):
         """Write report.html, report.md and report.json of a run from its written outputs."""
         from rich.console import Console
@@ -32,14 +34,20 @@ def register(app) -> None:
         from curator.progress import SparkProgress
         from curator.report import write_reports
         from curator.report.run import read_run
+        from curator.specs import SparkSpec
 
         console = Console(stderr=True)
         run = read_run(run_dir)
         if not run.stages:
             raise CuratorError(f"{run_dir} holds no completed stage (no <stage>/stats.json with a _COMPLETE marker)")
-        spark = _session(master, "curator-report")
-        with SparkProgress(spark, "report", out=console):
-            path = write_reports(run_dir, spark=spark, seed=seed)
+        documents = (run.ledger or {}).get("input")
+        if master is None and documents is not None and documents <= SparkSpec().driver_max_documents:
+            # A small run's figures are computed here over Arrow tables, as `curator run` does (no Spark start).
+            path = write_reports(run_dir, seed=seed, in_process=True)
+        else:
+            spark = _session(master, "curator-report")
+            with SparkProgress(spark, "report", out=console):
+                path = write_reports(run_dir, spark=spark, seed=seed)
         print_report_path(path)
 
     @app.command("show")
