@@ -47,7 +47,7 @@ log = logging.getLogger("curator")
 ENGINE = "driver"
 BATCH_ROWS = 2000  # what spark.sql.execution.arrow.maxRecordsPerBatch gives a Spark task
 ROW_GROUP_ROWS = 4000
-COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".parquet")  # Parquet pages are compressed too
 # Against driver_max_input_bytes, a compressed file counts this many times its size (text it expands to), a WARC
 # file more (its HTML is extracted page by page, the costly part of ingest that Spark spreads over cores).
 COMPRESSED_WEIGHT = 5
@@ -95,7 +95,8 @@ def input_weight(runner: "PipelineRunner") -> int | None:
         if is_warc_name(path) and ".wet" not in path.lower():
             weight += size * WARC_WEIGHT
         else:
-            weight += size * COMPRESSED_WEIGHT if path.endswith(COMPRESSED_SUFFIXES) else size
+            compressed = path.endswith(COMPRESSED_SUFFIXES) or runner.spec.input.format == "parquet"
+            weight += size * COMPRESSED_WEIGHT if compressed else size
     return weight
 
 
