@@ -82,7 +82,7 @@ class SparkSpec(_Strict):
     driver_max_input_bytes: int = Field(
         256_000_000, ge=0,
         description="likewise for ingest: local input files of at most this many bytes in all are read in the "
-                    "driver process (parsing is cheap; a Spark job's start is not). A compressed file counts five "
+                    "driver process (parsing is cheap; a Spark job's start is not). A compressed or Parquet file counts five "
                     "times its size, a WARC file (HTML extraction) twenty times. 0: never")
 
     DRIVER_LIMITS: ClassVar[tuple[str, ...]] = ("driver_max_documents", "driver_max_documents_global",
