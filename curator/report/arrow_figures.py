@@ -24,7 +24,9 @@ from curator.report.figures import (
     _preview,
     _tokenizer_bundle,
     count_batch,
+    funnel_rows,
     histogram_edges,
+    language_rows_table,
     shard_figures,
 )
 from curator.report.run import RunFolder
@@ -87,24 +89,12 @@ def _chars(table: pa.Table) -> int:
 
 
 def stage_funnel(tables: _Tables, run: RunFolder) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    previous_chars: int | None = None
-    for stage in run.stages:
-        row: dict[str, Any] = {"stage": stage.name, "kind": stage.kind, "sink": stage.is_sink,
-                               "seconds": stage.stats.get("seconds")}
-        if stage.is_sink:
-            rows.append(row)
-            continue
-        kept, rejected = tables.kept(run, stage), tables.read(stage.rejected)
-        kept_docs, kept_chars = (kept.num_rows, _chars(kept)) if kept is not None else (0, 0)
-        rejected_docs, rejected_chars = (rejected.num_rows, _chars(rejected)) if rejected is not None else (0, 0)
-        chars_in = previous_chars if previous_chars is not None else kept_chars + rejected_chars
-        row.update(docs_in=stage.stats.get("in"), docs_kept=kept_docs, docs_rejected=rejected_docs,
-                   chars_in=chars_in, chars_kept=kept_chars, chars_rejected=rejected_chars,
-                   chars_edited=chars_in - kept_chars - rejected_chars, rejected=stage.stats.get("rejected", {}))
-        rows.append(row)
-        previous_chars = kept_chars
-    return rows
+    totals: dict[tuple[str, str], tuple[int, int]] = {}
+    for stage in run.document_stages:
+        for side, table in (("kept", tables.kept(run, stage)), ("rejected", tables.read(stage.rejected))):
+            if table is not None:
+                totals[(stage.name, side)] = (table.num_rows, _chars(table))
+    return funnel_rows(run, totals)
 
 
 def _language_rows(parts: list[tuple[pa.Table, bool]], bundle) -> list[dict[str, Any]]:
@@ -138,16 +128,7 @@ def language_table(tables: _Tables, run: RunFolder, tokenizer=None) -> dict[str,
              if table is not None]
     if not parts:
         return {"rows": [], "tokens": False}
-    table: dict[str, dict[str, Any]] = {}
-    for row in _language_rows(parts, tokenizer[1] if tokenizer else None):
-        lang = row["lang"] or NO_LANGUAGE
-        entry = table.setdefault(lang, {"lang": lang, **{
-            f"{side}_{what}": 0 for side in ("kept", "removed") for what in ("docs", "chars", "tokens")}})
-        side = "removed" if row["removed"] else "kept"
-        for what in ("docs", "chars", "tokens"):
-            entry[f"{side}_{what}"] += int(row[what] or 0)
-    rows = sorted(table.values(), key=lambda r: (-r["kept_chars"], -r["removed_chars"], r["lang"]))
-    return {"rows": rows, "tokens": tokenizer is not None}
+    return language_rows_table(_language_rows(parts, tokenizer[1] if tokenizer else None), tokenizer is not None)
 
 
 def _score_columns(table: pa.Table, before: set[str]) -> list[str]:

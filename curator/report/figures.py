@@ -130,7 +130,11 @@ def stage_funnel(spark: "SparkSession", run: RunFolder) -> list[dict[str, Any]]:
         for row in union.groupBy("_stage", "_side").agg(F.count(F.lit(1)).alias("docs"),
                                                         F.sum("_chars").alias("chars")).collect():
             totals[(row["_stage"], row["_side"])] = (int(row["docs"] or 0), int(row["chars"] or 0))
+    return funnel_rows(run, totals)
 
+
+def funnel_rows(run: RunFolder, totals: dict[tuple[str, str], tuple[int, int]]) -> list[dict[str, Any]]:
+    """The funnel's rows from (documents, characters) per (stage, ``kept``/``rejected``) counted from the data."""
     rows: list[dict[str, Any]] = []
     previous_chars: int | None = None
     for stage in run.stages:
@@ -229,15 +233,20 @@ def language_table(spark: "SparkSession", run: RunFolder, tokenizer=None) -> dic
     frame = parts[0]
     for part in parts[1:]:
         frame = frame.unionByName(part)
+    return language_rows_table(_language_rows(frame, tokenizer[1] if tokenizer else None), tokenizer is not None)
+
+
+def language_rows_table(counted: list[dict[str, Any]], tokens: bool) -> dict[str, Any]:
+    """The language table from per (lang, removed) sums of documents, characters and tokens."""
     table: dict[str, dict[str, Any]] = {}
-    for row in _language_rows(frame, tokenizer[1] if tokenizer else None):
+    for row in counted:
         entry = table.setdefault(row["lang"] or NO_LANGUAGE, {"lang": row["lang"] or NO_LANGUAGE, **{
             f"{side}_{what}": 0 for side in ("kept", "removed") for what in ("docs", "chars", "tokens")}})
         side = "removed" if row["removed"] else "kept"
         for what in ("docs", "chars", "tokens"):
             entry[f"{side}_{what}"] += int(row[what] or 0)
     rows = sorted(table.values(), key=lambda r: (-r["kept_chars"], -r["removed_chars"], r["lang"]))
-    return {"rows": rows, "tokens": tokenizer is not None}
+    return {"rows": rows, "tokens": tokens}
 
 
 # -- score distributions --------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def heldout_mask(ids: list[str | None], fraction: float, seed: int) -> np.ndarra
 
 def sample_training_texts(table: pa.Table, spec: SampleSpec) -> tuple[list[str], dict[str, Any]]:
     """:func:`curator.tokenization.train.sample_training_texts` over an Arrow table."""
-    from curator.tokenization.train import EmptyCorpusError
+    from curator.tokenization.train import EmptyCorpusError, take_sample
 
     if "text" not in table.column_names:
         raise CuratorError(f"the corpus has no `text` column (columns: {table.column_names})")
@@ -86,26 +86,9 @@ def sample_training_texts(table: pa.Table, spec: SampleSpec) -> tuple[list[str],
         if total > spec.max_documents:
             keep &= rng.random(len(texts)) < min(1.0, 1.1 * spec.max_documents / total)
         per_lang_cap = None
-    sampled: list[str] = []
-    taken_per_lang: dict[Any, int] = {}
-    chars = 0
-    for i in np.flatnonzero(keep):
-        if per_lang_cap is not None:
-            lang = langs[i]
-            if taken_per_lang.get(lang, 0) >= per_lang_cap[lang]:
-                continue
-            taken_per_lang[lang] = taken_per_lang.get(lang, 0) + 1
-        text = texts[i][:spec.max_chars_per_document]
-        sampled.append(text)
-        chars += len(text)
-        if len(sampled) >= spec.max_documents or chars >= spec.max_chars:
-            break
-    if not sampled:
-        raise EmptyCorpusError("the sample drew no text: the corpus is empty or every text is blank")
-    stats.update(sampled_documents=len(sampled), sampled_chars=chars)
-    if taken_per_lang:
-        stats["sampled_per_lang"] = dict(sorted(taken_per_lang.items()))
-    return sampled, stats
+    rows = ((texts[i][:spec.max_chars_per_document], langs[i] if langs is not None else None)
+            for i in np.flatnonzero(keep))
+    return take_sample(rows, spec, per_lang_cap, stats)
 
 
 def train_tokenizer(table: pa.Table, recipe, output_dir: str | Path) -> dict[str, Any]:

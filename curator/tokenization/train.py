@@ -70,19 +70,25 @@ def sample_training_texts(df: "DataFrame", spec: SampleSpec) -> tuple[list[str],
             frame = frame.sample(fraction=min(1.0, 1.1 * spec.max_documents / total), seed=spec.seed)
         per_lang_cap = None
     columns = [F.substring("text", 1, spec.max_chars_per_document).alias("text")]
-    if per_lang_cap is not None:
-        columns.append(F.col("lang"))
+    columns.append(F.col("lang") if per_lang_cap is not None else F.lit(None).alias("lang"))
+    rows = ((row["text"], row["lang"]) for row in frame.select(*columns).toLocalIterator())
+    return take_sample(rows, spec, per_lang_cap, stats)
+
+
+def take_sample(rows: Iterable[tuple[str, Any]], spec: SampleSpec, per_lang_cap: dict[Any, int] | None,
+                stats: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The sampled ``(text, lang)`` rows taken in order up to the recipe's caps (documents, characters, and with
+    ``per_lang_cap`` documents per language); ``stats`` gains the sample's counts."""
     texts: list[str] = []
-    taken_per_lang: dict[str, int] = {}
+    taken_per_lang: dict[Any, int] = {}
     chars = 0
-    for row in frame.select(*columns).toLocalIterator():
+    for text, lang in rows:
         if per_lang_cap is not None:
-            lang = row["lang"]
             if taken_per_lang.get(lang, 0) >= per_lang_cap[lang]:
                 continue
             taken_per_lang[lang] = taken_per_lang.get(lang, 0) + 1
-        texts.append(row["text"])
-        chars += len(row["text"])
+        texts.append(text)
+        chars += len(text)
         if len(texts) >= spec.max_documents or chars >= spec.max_chars:
             break
     if not texts:
@@ -243,5 +249,5 @@ def training_report(texts: list[str], sample_stats: dict[str, Any], recipe: Toke
 
 __all__ = [
     "EmptyCorpusError", "heldout_documents", "sample_training_texts", "train_from_texts", "train_tokenizer",
-    "training_report", "training_sentences", "write_artifact",
+    "take_sample", "training_report", "training_sentences", "write_artifact",
 ]
