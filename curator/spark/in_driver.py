@@ -58,8 +58,13 @@ DOCUMENT_BYTES_BOUND = 16_000
 
 
 def engine_allows(runner: "PipelineRunner") -> bool:
-    """Whether the run may use the driver at all: a local master (everything runs on this machine anyway) and a local
-    output root (pyarrow writes the files)."""
+    """Whether the run may use the driver at all: not under ``spark-submit`` (its JVM is up and the user asked for
+    Spark jobs; its master is not even known here before a context exists), a local master (everything runs on this
+    machine anyway) and a local output root (pyarrow writes the files)."""
+    from curator.spark.session import running_under_spark_submit
+
+    if running_under_spark_submit() and runner._spark is None:
+        return False
     return runner.out.is_local and runner.effective_master().startswith("local")
 
 

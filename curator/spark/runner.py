@@ -183,14 +183,13 @@ class PipelineRunner:
         return self._spark is not None or self._starting is not None
 
     def effective_master(self) -> str:
-        """The master this run's session has or will have, without starting it."""
-        from curator.spark.session import _submitted_master, running_under_spark_submit
-
+        """The master this run's session has or will have, without starting it (under ``spark-submit``, only once
+        its session exists: before that the submitted master cannot be read)."""
         if self._spark is not None:
             return self._spark.sparkContext.master
         if self.master is not None:
             return self.master
-        return _submitted_master() if running_under_spark_submit() else self.spec.spark.master
+        return self.spec.spark.master
 
     # -- the output root and its lock ---------------------------------------------------------------------------
 

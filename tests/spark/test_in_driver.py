@@ -105,9 +105,12 @@ def test_a_run_finished_by_one_engine_is_complete_for_the_other(spark, tmp_path)
     assert "engine" not in runner.run_stage("dedup", force=True).stats and runner.ledger()["balanced"]
 
 
-def test_which_computations_the_driver_takes(tmp_path):
+def test_which_computations_the_driver_takes(tmp_path, monkeypatch):
     small = PipelineRunner(spec_for(tmp_path, "out"))
     assert in_driver.engine_allows(small) and in_driver.ingest_fits(small)
+    with monkeypatch.context() as env:  # under spark-submit (its JVM is up, the master unknown): Spark jobs only
+        env.setenv("PYSPARK_GATEWAY_PORT", "1")
+        assert not in_driver.engine_allows(PipelineRunner(spec_for(tmp_path, "out")))
     assert not in_driver.ingest_fits(PipelineRunner(spec_for(tmp_path, "out", {"driver_max_input_bytes": 100})))
     assert not in_driver.engine_allows(PipelineRunner(spec_for(tmp_path, "out"), master="spark://127.0.0.1:7077"))
     assert not in_driver.engine_allows(PipelineRunner(spec_for(tmp_path, "out"), output="s3a://bucket/run"))
