@@ -63,7 +63,7 @@ def engine_allows(runner: "PipelineRunner") -> bool:
     machine anyway) and a local output root (pyarrow writes the files)."""
     from curator.spark.session import running_under_spark_submit
 
-    if running_under_spark_submit() and runner._spark is None:
+    if running_under_spark_submit():
         return False
     return runner.out.is_local and runner.effective_master().startswith("local")
 
@@ -252,7 +252,7 @@ def local_cores(master: str) -> int:
     """The cores a ``local``, ``local[n]`` or ``local[*]`` master uses (what Spark would split a sink's work into)."""
     inside = master[master.find("[") + 1:master.find("]")] if "[" in master else "1"
     inside = inside.split(",")[0]
-    return os.cpu_count() or 1 if inside == "*" else max(1, int(inside))
+    return (os.cpu_count() or 1) if inside == "*" else max(1, int(inside))
 
 
 def run_sink(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult":
@@ -331,5 +331,5 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-__all__ = ["count_tables", "engine_allows", "ingest_fits", "input_weight", "report_fits", "run_fits", "read_table", "run_ingest", "run_segment",
-           "run_sink", "run_table_stage", "segment_fits", "write_table"]
+__all__ = ["count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "read_table", "report_fits",
+           "run_fits", "run_ingest", "run_segment", "run_sink", "run_table_stage", "segment_fits", "write_table"]

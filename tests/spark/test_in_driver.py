@@ -124,6 +124,13 @@ def test_which_computations_the_driver_takes(tmp_path, monkeypatch):
     assert not in_driver.segment_fits(small, [stage])
 
 
+def test_local_cores_of_a_master():
+    import os
+
+    assert in_driver.local_cores("local") == 1 and in_driver.local_cores("local[3]") == 3
+    assert in_driver.local_cores("local[2,4]") == 2 and in_driver.local_cores("local[*]") == (os.cpu_count() or 1)
+
+
 def test_compressed_input_counts_five_times_its_size(tmp_path):
     corpus = tmp_path / "in.jsonl.gz"
     corpus.write_bytes(b"\x00" * 1000)
