@@ -159,17 +159,15 @@ class PipelineRunner:
         import threading
 
         outcome: list = [None, None]
-        # The start-up makes hundreds of py4j calls, each waiting for the GIL while the driver computes a stage; at
-        # Python's 5 ms switch interval that turned a 6 s start into 20 s. A short interval while it runs hands the
-        # GIL over promptly.
+        # The start-up makes hundreds of py4j calls, each waiting for the GIL while the driver computes a stage: a
+        # 6 s start took 22 s beside a busy driver at Python's 5 ms switch interval, 10 s at this one (measured
+        # once each on 2 cores). The interval is restored when the start is over.
         interval = sys.getswitchinterval()
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
 
         def start():
             try:
                 outcome[:] = self._new_session()
-                if outcome[0] is not None:
-                    warm_up(outcome[0])
             finally:
                 sys.setswitchinterval(interval)
 
@@ -591,21 +589,6 @@ def count_written(kept, rejected, summed: list[str], grouped: list[str]) -> dict
             entry[f"{prefix}_chars"] += int(row["_chars"] or 0)
     return {"kept": kept_count, "rejected": by_reason, "totals": totals,
             "groups": {c: dict(sorted(counts.items())) for c, counts in groups.items()}}
-
-
-def _pass_batches(batches):
-    yield from batches
-
-
-def warm_up(spark) -> None:
-    """One tiny job through a Python worker on every core, so the first real stage does not pay for the JVM's first
-    job (planning code loaded, Python workers forked); run by :meth:`PipelineRunner.start_spark` while the driver
-    computes. A failure here is left for the real job to report."""
-    try:
-        cores = spark.sparkContext.defaultParallelism
-        spark.range(0, cores, 1, cores).mapInArrow(_pass_batches, "id long").collect()
-    except Exception as error:  # noqa: BLE001 - the real stage reports it with context
-        log.debug("Spark warm-up job failed: %s", error)
 
 
 def write_marker(folder: Location, fingerprint: str, attempt: str | None = None) -> None:
