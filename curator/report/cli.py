@@ -15,6 +15,15 @@ def _session(master: str | None, app_name: str):
     return get_session(SparkSpec(master=master or "local[*]", app_name=app_name))
 
 
+def _small_run(run_dir: Path) -> bool:
+    """A run of at most ``spark.driver_max_documents`` input documents: read here with pyarrow, no Spark needed."""
+    from curator.report.run import read_run
+    from curator.specs import SparkSpec
+
+    documents = (read_run(run_dir).ledger or {}).get("input")
+    return documents is not None and documents <= SparkSpec().driver_max_documents
+
+
 def register(app) -> None:
     """Add this subpackage's commands to the top-level Typer app."""
 
@@ -34,14 +43,12 @@ def register(app) -> None:
         from curator.progress import SparkProgress
         from curator.report import write_reports
         from curator.report.run import read_run
-        from curator.specs import SparkSpec
 
         console = Console(stderr=True)
         run = read_run(run_dir)
         if not run.stages:
             raise CuratorError(f"{run_dir} holds no completed stage (no <stage>/stats.json with a _COMPLETE marker)")
-        documents = (run.ledger or {}).get("input")
-        if master is None and documents is not None and documents <= SparkSpec().driver_max_documents:
+        if master is None and _small_run(run_dir):
             # A small run's figures are computed here over Arrow tables, as `curator run` does (no Spark start).
             path = write_reports(run_dir, seed=seed, in_process=True)
         else:
@@ -61,7 +68,8 @@ def register(app) -> None:
         seed: int = typer.Option(0, "--seed", help="another seed shows other documents"),
         chars: int = typer.Option(1000, "--chars", min=0, help="cut texts after this many characters (0 = whole)"),
         as_json: bool = typer.Option(False, "--json", help="one JSON object per line on stdout (for scripts)"),
-        master: Optional[str] = typer.Option(None, "--master", help="Spark master (default local[*])"),
+        master: Optional[str] = typer.Option(None, "--master", help="Spark master (default local[*]; without it a "
+                                             "small run is read without Spark)"),
     ):
         """Print a seeded sample of a stage's documents with their annotations."""
         from rich.console import Console
@@ -71,7 +79,7 @@ def register(app) -> None:
 
         if not run_dir.is_dir():
             raise CuratorError(f"no run folder at {run_dir}")
-        spark = _session(master, "curator-show")
+        spark = None if master is None and _small_run(run_dir) else _session(master, "curator-show")
         documents = sample_documents(spark, run_dir, stage, rejected=rejected, reason=reason, lang=lang, n=n,
                                      seed=seed, max_chars=chars or None)
         if as_json:

@@ -1,7 +1,8 @@
 """``curator show``: a seeded sample of a stage's kept or rejected documents, chosen and filtered by Spark.
 
 Spark ranks the matching rows by a seeded hash of ``id`` and returns the first ``n``: the same seed shows the same
-documents on every call, and only those ``n`` rows reach the driver.
+documents on every call, and only those ``n`` rows reach the driver. A small run is sampled the same way over Arrow
+tables in this process, without Spark.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def sample_documents(spark: "SparkSession", run_dir: str | Path, stage_name: str, rejected: bool = False,
+def sample_documents(spark: "SparkSession | None", run_dir: str | Path, stage_name: str, rejected: bool = False,
                      reason: str | None = None, lang: str | None = None, n: int = 5, seed: int = 0,
                      max_chars: int | None = 1000) -> list[dict[str, Any]]:
     """Up to ``n`` documents of ``stage_name``'s output (``rejected``: its rejected rows), optionally only those
-    with ``reason`` (implies rejected) and/or language ``lang``; text cut to ``max_chars`` (None = whole)."""
+    with ``reason`` (implies rejected) and/or language ``lang``; text cut to ``max_chars`` (None = whole).
+    ``spark`` None: the same documents chosen over Arrow tables in this process (a small run)."""
     from pyspark.sql import functions as F
 
     run_dir = Path(run_dir)
@@ -44,6 +46,8 @@ def sample_documents(spark: "SparkSession", run_dir: str | Path, stage_name: str
         if reason not in reasons:
             raise CuratorError(f"stage {stage_name!r} rejected nothing as {reason!r}; its reasons: "
                                + (", ".join(f"{k} ({v})" for k, v in reasons.items()) or "none"))
+    if spark is None:
+        return _sample_tables(run, stage, rejected, reason, lang, n, seed, max_chars)
     frame = read_parquet(spark, stage.rejected) if rejected else read_kept(spark, run, stage)
     if frame is None:
         return []
@@ -58,6 +62,37 @@ def sample_documents(spark: "SparkSession", run_dir: str | Path, stage_name: str
     rows = (frame.select(*columns, text.alias("text"), F.length("text").alias("chars"))
             .orderBy(F.xxhash64("id", F.lit(seed)), "id").limit(n).collect())
     return [row.asDict() for row in rows]
+
+
+def _sample_tables(run, stage, rejected: bool, reason: str | None, lang: str | None, n: int, seed: int,
+                   max_chars: int | None) -> list[dict[str, Any]]:
+    """:func:`sample_documents` over Arrow tables: the same filters and the same seeded order (Spark's
+    ``xxhash64(id, seed)``, then id, nulls first)."""
+    import pyarrow.compute as pc
+
+    from curator.report.arrow_figures import _Tables
+    from curator.tokenization.in_process import spark_xxhash64
+
+    tables = _Tables()
+    table = tables.read(stage.rejected) if rejected else tables.kept(run, stage)
+    if table is None:
+        return []
+    if reason is not None:
+        table = table.filter(pc.equal(table.column("reason"), reason))
+    if lang is not None:
+        if "lang" not in table.column_names:
+            raise CuratorError(f"stage {stage.name!r} has no `lang` column (language identification runs later)")
+        table = table.filter(pc.equal(table.column("lang"), lang))
+    ids = table.column("id").to_pylist()
+    hashes = spark_xxhash64(ids, seed)
+    chosen = sorted(range(len(ids)), key=lambda i: (hashes[i], ids[i] is not None, ids[i] or ""))[:n]
+    columns = [c for c in table.column_names if c != "text"]
+    documents = []
+    for row in table.take(chosen).to_pylist():
+        text = row.pop("text")
+        documents.append({**{c: row[c] for c in columns}, "text": text if max_chars is None or text is None
+                          else text[:max_chars], "chars": len(text) if text is not None else None})
+    return documents
 
 
 def render_documents(documents: list[dict[str, Any]], out, title: str) -> None:

@@ -74,3 +74,11 @@ def test_cli_json(spark, small_run, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert rows and {r["reason"] for r in rows} == {"exact_duplicate"}
     assert {r["id"] for r in rows} >= {"en-copy-0", "en-copy-1"} - {r["reason_detail"] for r in rows}
+
+
+def test_arrow_sampling_shows_the_same_documents_as_spark(spark, small_run):
+    for kwargs in ({"stage_name": "langid", "n": 4}, {"stage_name": "langid", "reason": "lid_wrong_language", "n": 10},
+                   {"stage_name": "pii", "lang": "de", "n": 3, "seed": 1}, {"stage_name": "dedup", "rejected": True},
+                   {"stage_name": "quality", "n": 100, "max_chars": None}):
+        on_spark = sample_documents(spark, small_run.root, **kwargs)
+        assert sample_documents(None, small_run.root, **kwargs) == on_spark and on_spark, kwargs
