@@ -33,7 +33,7 @@ INGEST_REASONS = (
     # WARC/WET response and conversion records (curator.io.warc.WARC_REASONS, less those already above)
     "http_status", "non_html", "oversized_html", "undecodable", "empty_extraction",
 )
-_ORDINAL = "_ingest_ordinal"
+INGEST_ORDINAL = "_ingest_ordinal"
 _LITERAL_PATHS_MAX = 2000  # input files whose paths are inlined in the plan for duplicate-id details
 
 
@@ -66,13 +66,13 @@ class IngestStage(Stage):
         )
         fmt = spec.format
         html = HtmlOptions(extractor=self.config.extractor, max_html_bytes=self.config.max_html_bytes)
-        schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(_ORDINAL, pa.int64())])
+        schema = pa.schema(DOCUMENT_FIELDS + DECISION_FIELDS + [pa.field(INGEST_ORDINAL, pa.int64())])
 
         def read(split):
             # a split starts at its file's record number first_record
             rows = read_file(split.path, split.relative, options, fmt, html, split)
             base = (split.file_index << 40) + split.first_record
-            return ({**row, _ORDINAL: base + n} for n, row in enumerate(rows))
+            return ({**row, INGEST_ORDINAL: base + n} for n, row in enumerate(rows))
 
         return files, read, schema
 
@@ -90,12 +90,12 @@ class IngestStage(Stage):
         frame = read_files(ctx.spark, plan_splits(files, fmt, spec.split_bytes), schema, read)
         if self.config.reject_duplicate_ids:
             # Kept rows sort first: a record already rejected (say empty_text) must not claim the id from a good one.
-            first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), _ORDINAL)
+            first = Window.partitionBy("id").orderBy(F.col(REASON).isNotNull(), INGEST_ORDINAL)
             frame = frame.withColumn("_n", F.row_number().over(first))
             is_dup = (F.col("_n") > 1) & F.col(REASON).isNull()
             # Name the file and record of each repeat, like every other ingest rejection: the path looked up in a
             # literal array (a few thousand files), else in a broadcast table of one row a file.
-            file_number = F.shiftright(F.col(_ORDINAL), 40)
+            file_number = F.shiftright(F.col(INGEST_ORDINAL), 40)
             if len(files) <= _LITERAL_PATHS_MAX:
                 frame = frame.withColumn("_path", F.element_at(F.array(*[F.lit(p) for p, _ in files]),
                                                                (file_number + 1).cast("int")))
@@ -107,13 +107,13 @@ class IngestStage(Stage):
                     StructType([StructField("_file", LongType()), StructField("_path", StringType())])))
                 frame = frame.withColumn("_file", file_number).join(paths, "_file", "left")
             where = F.concat(F.col("_path"), F.lit(" record "),
-                             ((F.col(_ORDINAL).bitwiseAND(F.lit((1 << 40) - 1))) + 1).cast("string"))
+                             ((F.col(INGEST_ORDINAL).bitwiseAND(F.lit((1 << 40) - 1))) + 1).cast("string"))
             detail = F.concat(where, F.lit(": id "), F.col("id"), F.lit(" seen earlier in the input"))
             frame = frame.withColumn(REASON_DETAIL, F.when(is_dup, detail).otherwise(F.col(REASON_DETAIL)))
             frame = frame.withColumn(REASON, F.when(is_dup, F.lit("duplicate_id")).otherwise(F.col(REASON)))
             frame = frame.drop(*[c for c in ("_n", "_file", "_path") if c in frame.columns])
         stats = {"files": len(files), **warc_record_tally(ctx.spark, warc_inputs(files, fmt))}
-        return Annotated(frame.drop(_ORDINAL), stats)
+        return Annotated(frame.drop(INGEST_ORDINAL), stats)
 
 
 def warc_inputs(files: list[tuple[str, str]], fmt: str) -> list[str]:
@@ -130,10 +130,10 @@ def duplicate_id_decisions(table: pa.Table, files: list[tuple[str, str]]) -> pa.
     as empty_text, never claims an id), for input read in the driver process."""
     import pyarrow.compute as pc
 
-    order = pc.sort_indices(table, [(_ORDINAL, "ascending")])
+    order = pc.sort_indices(table, [(INGEST_ORDINAL, "ascending")])
     table = table.take(order)
     ids, reasons = table.column("id").to_pylist(), table.column(REASON).to_pylist()
-    ordinals = table.column(_ORDINAL).to_pylist()
+    ordinals = table.column(INGEST_ORDINAL).to_pylist()
     details = table.column(REASON_DETAIL).to_pylist()
     seen: set = set()
     for i, (doc_id, reason) in enumerate(zip(ids, reasons)):

@@ -21,18 +21,18 @@ from curator.report.figures import (
     NO_LANGUAGE,
     PREVIEW_CHARS,
     SKIPPED_SCORE_COLUMNS,
-    _preview,
-    _tokenizer_bundle,
     count_batch,
     funnel_rows,
     histogram_edges,
     language_rows_table,
+    preview_row,
     shard_figures,
+    tokenizer_bundle,
 )
 from curator.report.run import RunFolder
 
 
-class _Tables:
+class StageTables:
     """Stage folders opened once per report."""
 
     def __init__(self):
@@ -70,8 +70,8 @@ class _Tables:
 
 def collect_figures(run: RunFolder, seed: int = 0, examples_per_reason: int = EXAMPLES_PER_REASON) -> dict[str, Any]:
     """:func:`curator.report.figures.collect_figures` without Spark."""
-    tables = _Tables()
-    tokenizer = _tokenizer_bundle(run)
+    tables = StageTables()
+    tokenizer = tokenizer_bundle(run)
     return {
         "stages": stage_funnel(tables, run),
         "languages": language_table(tables, run, tokenizer),
@@ -88,7 +88,7 @@ def _chars(table: pa.Table) -> int:
     return int(pc.sum(pc.utf8_length(table.column("text"))).as_py() or 0) if table.num_rows else 0
 
 
-def stage_funnel(tables: _Tables, run: RunFolder) -> list[dict[str, Any]]:
+def stage_funnel(tables: StageTables, run: RunFolder) -> list[dict[str, Any]]:
     totals: dict[tuple[str, str], tuple[int, int]] = {}
     for stage in run.document_stages:
         for side, table in (("kept", tables.kept(run, stage)), ("rejected", tables.read(stage.rejected))):
@@ -119,7 +119,7 @@ def _language_rows(parts: list[tuple[pa.Table, bool]], bundle) -> list[dict[str,
     return [{"lang": lang, "removed": removed, **counts} for (lang, removed), counts in sums.items()]
 
 
-def language_table(tables: _Tables, run: RunFolder, tokenizer=None) -> dict[str, Any]:
+def language_table(tables: StageTables, run: RunFolder, tokenizer=None) -> dict[str, Any]:
     stages = run.document_stages
     if not stages:
         return {"rows": [], "tokens": False}
@@ -141,7 +141,7 @@ def _finite(column: pa.ChunkedArray) -> np.ndarray:
     return column.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
 
 
-def score_histograms(tables: _Tables, run: RunFolder, bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
+def score_histograms(tables: StageTables, run: RunFolder, bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
     histograms: list[dict[str, Any]] = []
     seen: set[str] = set()
     for stage in run.document_stages:
@@ -170,7 +170,7 @@ def score_histograms(tables: _Tables, run: RunFolder, bins: int = HISTOGRAM_BINS
     return histograms
 
 
-def group_sizes(tables: _Tables, run: RunFolder) -> dict[str, dict[str, int]]:
+def group_sizes(tables: StageTables, run: RunFolder) -> dict[str, dict[str, int]]:
     result: dict[str, dict[str, int]] = {}
     upstream: set[str] = set()
     for stage in run.document_stages:
@@ -187,7 +187,7 @@ def group_sizes(tables: _Tables, run: RunFolder) -> dict[str, dict[str, int]]:
     return result
 
 
-def tokenizer_figures(tables: _Tables, run: RunFolder, tokenizer) -> dict[str, Any] | None:
+def tokenizer_figures(tables: StageTables, run: RunFolder, tokenizer) -> dict[str, Any] | None:
     if tokenizer is None:
         return None
     stage, bundle = tokenizer
@@ -214,7 +214,7 @@ def tokenizer_figures(tables: _Tables, run: RunFolder, tokenizer) -> dict[str, A
     return figures
 
 
-def rejection_examples(tables: _Tables, run: RunFolder, seed: int = 0,
+def rejection_examples(tables: StageTables, run: RunFolder, seed: int = 0,
                        per_reason: int = EXAMPLES_PER_REASON) -> list[dict[str, Any]]:
     from curator.tokenization.in_process import spark_xxhash64
 
@@ -249,11 +249,11 @@ def rejection_examples(tables: _Tables, run: RunFolder, seed: int = 0,
             kept_columns = {"id": kept.column("id"), "text": kept.column("text")}
             for i, doc_id in enumerate(kept_columns["id"].to_pylist()):
                 if doc_id in details:
-                    counterparts[doc_id] = _preview(row_of(i, ["id"], kept_columns), [])
+                    counterparts[doc_id] = preview_row(row_of(i, ["id"], kept_columns), [])
         for reason in sorted(picked_rows):
             examples = []
             for row in picked_rows[reason]:
-                example = _preview(row, annotations)
+                example = preview_row(row, annotations)
                 if row["reason_detail"] in counterparts:
                     example["kept_counterpart"] = counterparts[row["reason_detail"]]
                 examples.append(example)
@@ -262,4 +262,4 @@ def rejection_examples(tables: _Tables, run: RunFolder, seed: int = 0,
     return groups
 
 
-__all__ = ["collect_figures"]
+__all__ = ["StageTables", "collect_figures"]

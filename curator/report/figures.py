@@ -87,7 +87,7 @@ def collect_figures(spark: "SparkSession", run: RunFolder, seed: int = 0,
                     examples_per_reason: int = EXAMPLES_PER_REASON) -> dict[str, Any]:
     """All report figures of ``run`` as one JSON-serialisable dict (also written as ``report.json``)."""
     global _OPENED
-    tokenizer = _tokenizer_bundle(run)
+    tokenizer = tokenizer_bundle(run)
     _OPENED = {}
     try:
         figures: dict[str, Any] = {
@@ -353,7 +353,7 @@ def group_sizes(spark: "SparkSession", run: RunFolder) -> dict[str, dict[str, in
 # -- tokenizer and shards -------------------------------------------------------------------------------------------
 
 
-def _tokenizer_bundle(run: RunFolder):
+def tokenizer_bundle(run: RunFolder):
     """(stage, bundle) of the run's first tokenizer-training stage, or None."""
     from curator.tokenization.tokenizer import ARTIFACT_META, read_bundle
 
@@ -439,10 +439,10 @@ def rejection_examples(spark: "SparkSession", run: RunFolder, seed: int = 0,
             for row in kept.where(F.col("id").isin(details)).select(
                     "id", F.substring("text", 1, PREVIEW_CHARS + 1).alias("text"),
                     F.length("text").alias("_chars")).collect():
-                counterparts[row["id"]] = _preview(row.asDict(), [])
+                counterparts[row["id"]] = preview_row(row.asDict(), [])
         by_reason: dict[str, list[dict[str, Any]]] = {}
         for row in sorted(picked, key=lambda r: (r["reason"], r["_rank"])):
-            example = _preview(row.asDict(), annotations)
+            example = preview_row(row.asDict(), annotations)
             if row["reason_detail"] in counterparts:
                 example["kept_counterpart"] = counterparts[row["reason_detail"]]
             by_reason.setdefault(row["reason"], []).append(example)
@@ -452,7 +452,7 @@ def rejection_examples(spark: "SparkSession", run: RunFolder, seed: int = 0,
     return groups
 
 
-def _preview(row: dict[str, Any], annotations: list[str]) -> dict[str, Any]:
+def preview_row(row: dict[str, Any], annotations: list[str]) -> dict[str, Any]:
     text = row.get("text") or ""
     chars = row.get("_chars") or 0
     out = {"id": row.get("id"), "chars": chars, "text": text[:PREVIEW_CHARS], "truncated": chars > PREVIEW_CHARS}

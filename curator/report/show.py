@@ -70,10 +70,10 @@ def _sample_tables(run, stage, rejected: bool, reason: str | None, lang: str | N
     ``xxhash64(id, seed)``, then id, nulls first)."""
     import pyarrow.compute as pc
 
-    from curator.report.arrow_figures import _Tables
+    from curator.report.arrow_figures import StageTables
     from curator.tokenization.in_process import spark_xxhash64
 
-    tables = _Tables()
+    tables = StageTables()
     table = tables.read(stage.rejected) if rejected else tables.kept(run, stage)
     if table is None:
         return []

@@ -202,7 +202,7 @@ def run_ingest(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResul
 
 
 def _ingest(runner, stage, tmp: Location, name: str) -> list[dict]:
-    from curator.ingest.stage import _ORDINAL, duplicate_id_decisions, warc_inputs
+    from curator.ingest.stage import INGEST_ORDINAL, duplicate_id_decisions, warc_inputs
     from curator.io.readers import FileSplit, record_batches
     from curator.io.warc import count_record_types
 
@@ -213,7 +213,7 @@ def _ingest(runner, stage, tmp: Location, name: str) -> list[dict]:
     table = pa.Table.from_batches(batches, schema=schema)
     if stage.config.reject_duplicate_ids:
         table = duplicate_id_decisions(table, files)
-    table = table.drop_columns([_ORDINAL])
+    table = table.drop_columns([INGEST_ORDINAL])
     is_rejected = pc.is_valid(table.column(REASON))
     write_table(table.filter(pc.invert(is_rejected)).drop_columns([REASON, REASON_DETAIL]), tmp / "data")
     write_table(_rejected_rows(table.filter(is_rejected), name), tmp / "rejected")

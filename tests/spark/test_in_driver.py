@@ -8,7 +8,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from curator.ingest.stage import _ORDINAL, duplicate_id_decisions
+from curator.ingest.stage import INGEST_ORDINAL, duplicate_id_decisions
 from curator.spark import in_driver
 from curator.spark.runner import PipelineRunner, count_written
 from curator.specs import PipelineSpec, SparkSpec
@@ -146,9 +146,9 @@ def test_duplicate_ids_first_kept_record_wins():
         ("x", "empty_text", 0, 0), ("x", None, 0, 1), ("x", None, 1, 0), ("y", None, 0, 2), ("y", None, 0, 3),
     ]
     table = pa.table({"id": [r[0] for r in rows], "reason": [r[1] for r in rows],
-                      "reason_detail": [None] * len(rows), _ORDINAL: [(r[2] << 40) + r[3] for r in rows]})
+                      "reason_detail": [None] * len(rows), INGEST_ORDINAL: [(r[2] << 40) + r[3] for r in rows]})
     decided = duplicate_id_decisions(table.take([4, 2, 0, 3, 1]), [("f0.jsonl", "f0"), ("f1.jsonl", "f1")])
-    by_position = sorted(zip(decided[_ORDINAL].to_pylist(), decided["reason"].to_pylist(),
+    by_position = sorted(zip(decided[INGEST_ORDINAL].to_pylist(), decided["reason"].to_pylist(),
                              decided["reason_detail"].to_pylist()))
     # in input order: x rejected, x kept (the first kept x), y kept, y again, x again (second file)
     assert [reason for _, reason, _ in by_position] == ["empty_text", None, None, "duplicate_id", "duplicate_id"]
