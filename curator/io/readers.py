@@ -331,8 +331,11 @@ def stable_id(relative_name: str, ordinal: int) -> str:
 
 
 def normalize_text(text: str, form: str | None) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    return unicodedata.normalize(form, text) if form else text
+    if "\r" in text:  # a membership test is one fast scan; most texts have neither character
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return unicodedata.normalize(form, text) if form and not text.isascii() else text  # ASCII is in every form
 
 
 def read_file(path: str, relative_name: str, options: ReadOptions, fmt: str = "auto",
@@ -551,7 +554,7 @@ def _reject_unencodable(row: dict[str, Any], where: str) -> dict[str, Any]:
     bad = []
     for name in ("id", "text", "source", "url", "meta"):
         value = row[name]
-        if isinstance(value, str):
+        if isinstance(value, str) and not value.isascii():  # isascii is O(1); only non-ASCII can hold a surrogate
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as e:
@@ -605,11 +608,16 @@ def record_batches(rows: Iterable[dict[str, Any]], schema, batch_size: int = 200
     """Group row dicts into Arrow record batches of at most ``batch_size`` rows (what Spark's mapInArrow yields)."""
     import pyarrow as pa
 
+    def batch(chunk: list[dict[str, Any]]):
+        # Column by column: what from_pylist does, without its per-row key checks.
+        return pa.RecordBatch.from_arrays([pa.array([row.get(f.name) for row in chunk], f.type) for f in schema],
+                                          schema=schema)
+
     chunk = []
     for row in rows:
         chunk.append(row)
         if len(chunk) == batch_size:
-            yield pa.RecordBatch.from_pylist(chunk, schema=schema)
+            yield batch(chunk)
             chunk = []
     if chunk:
-        yield pa.RecordBatch.from_pylist(chunk, schema=schema)
+        yield batch(chunk)
