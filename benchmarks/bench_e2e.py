@@ -172,8 +172,9 @@ def train_tokenizer(docs: list[dict], folder: Path) -> tuple[Path, Path, str]:
 
 
 def curator_spec(inputs: str, out: Path, tokenizer: Path, fuse: bool, spark_only: bool = False) -> dict:
-    engine = {"driver_max_documents": 0, "driver_max_documents_global": 0, "driver_max_input_bytes": 0} \
-        if spark_only else {}
+    from curator.specs import SparkSpec
+
+    engine = dict.fromkeys(SparkSpec.DRIVER_LIMITS, 0) if spark_only else {}
     return {
         "name": "bench_e2e", "input": {"paths": [inputs]}, "output": str(out), "allow_empty_output": True,
         "spark": {"master": f"local[{WORKERS}]", "fuse_stages": fuse, **engine,

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from curator.document import REASON, REASON_DETAIL, STAGE, TEXT
 from curator.errors import CuratorError
 from curator.io.filesystem import Location
+from curator.registry import stage_class
 from curator.stage import StageContext
 
 
@@ -77,7 +78,7 @@ def segment_fits(runner: "PipelineRunner", members: list["StageSpec"], limit: in
     if not limit or not engine_allows(runner):
         return False
     for s in members:
-        stage_type = type(s.build())
+        stage_type = stage_class(s.stage)
         if hasattr(stage_type, "output_stats") and not hasattr(stage_type, "output_stats_of_tables"):
             return False
     previous = runner.previous_document_stage(members[0].name)
@@ -121,10 +122,31 @@ def run_fits(runner: "PipelineRunner", result: "StageResult | None" = None) -> b
     if not engine_allows(runner):
         return False
     if result is None:
-        weight = input_weight(runner) if ingest_fits(runner) else None
-        return weight is not None and weight <= runner.spec.spark.driver_max_documents * DOCUMENT_BYTES_BOUND
+        spark = runner.spec.spark
+        weight = input_weight(runner)
+        return (bool(spark.driver_max_input_bytes) and weight is not None and weight <= spark.driver_max_input_bytes
+                and weight <= spark.driver_max_documents * DOCUMENT_BYTES_BOUND)
     kept = result.stats.get("kept")
     return bool(result.stats.get("sink")) or (kept is not None and kept <= runner.spec.spark.driver_max_documents)
+
+
+def compute(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult | None":
+    """Compute one stage here when it fits (ingest by input weight; per-document stages and sinks by
+    ``driver_max_documents``; stages with ``annotate_table`` by ``driver_max_documents_global``); None: it runs on
+    Spark."""
+    from curator.spark.fusion import fusible
+
+    stage_type = stage_class(stage_spec.stage)
+    if stage_spec.stage == "ingest":
+        return run_ingest(runner, stage_spec) if ingest_fits(runner) else None
+    if fusible(stage_spec):
+        return run_segment(runner, [stage_spec])[0] if segment_fits(runner, [stage_spec]) else None
+    if hasattr(stage_type, "annotate_table"):
+        fits = segment_fits(runner, [stage_spec], runner.spec.spark.driver_max_documents_global)
+        return run_table_stage(runner, stage_spec) if fits else None
+    if hasattr(stage_type, "run_sink_table"):
+        return run_sink(runner, stage_spec) if segment_fits(runner, [stage_spec]) else None
+    return None
 
 
 def report_fits(runner: "PipelineRunner", ledger: dict[str, Any]) -> bool:
@@ -193,6 +215,14 @@ def _rejected_rows(frame: pa.Table, name: str) -> pa.Table:
     return frame.append_column(STAGE, pa.array([name] * frame.num_rows, pa.string()))
 
 
+def _write_decided(annotated: pa.Table, tmp: Location, name: str) -> None:
+    """An annotated table split on ``reason`` as the runner writes it: kept rows without the decision columns under
+    ``data``, rejected rows with ``stage`` under ``rejected``."""
+    is_rejected = pc.is_valid(annotated.column(REASON))
+    write_table(annotated.filter(pc.invert(is_rejected)).drop_columns([REASON, REASON_DETAIL]), tmp / "data")
+    write_table(_rejected_rows(annotated.filter(is_rejected), name), tmp / "rejected")
+
+
 # -- the computations ----------------------------------------------------------------------------------------------
 
 def run_ingest(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult":
@@ -213,10 +243,7 @@ def _ingest(runner, stage, tmp: Location, name: str) -> list[dict]:
     table = pa.Table.from_batches(batches, schema=schema)
     if stage.config.reject_duplicate_ids:
         table = duplicate_id_decisions(table, files)
-    table = table.drop_columns([INGEST_ORDINAL])
-    is_rejected = pc.is_valid(table.column(REASON))
-    write_table(table.filter(pc.invert(is_rejected)).drop_columns([REASON, REASON_DETAIL]), tmp / "data")
-    write_table(_rejected_rows(table.filter(is_rejected), name), tmp / "rejected")
+    _write_decided(table.drop_columns([INGEST_ORDINAL]), tmp, name)
 
     tally: dict[str, int] = {}
     for path in warc_inputs(files, spec.format):
@@ -241,9 +268,7 @@ def run_table_stage(runner: "PipelineRunner", stage_spec: "StageSpec") -> "Stage
 def _table_stage(runner, stage_spec, previous, tmp: Location) -> list[dict]:
     stage = stage_spec.build()
     annotated, extra = stage.annotate_table(read_table(runner.stage_output(previous.name) / "data"))
-    is_rejected = pc.is_valid(annotated.column(REASON))
-    write_table(annotated.filter(pc.invert(is_rejected)).drop_columns([REASON, REASON_DETAIL]), tmp / "data")
-    write_table(_rejected_rows(annotated.filter(is_rejected), stage_spec.name), tmp / "rejected")
+    _write_decided(annotated, tmp, stage_spec.name)
     return [_stats(stage, stage_spec.name, read_table(tmp / "data"), read_table(tmp / "rejected"),
                    runner.read_stats(previous.name)["kept"], extra)]
 
@@ -331,5 +356,5 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-__all__ = ["count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "read_table", "report_fits",
+__all__ = ["compute", "count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "read_table", "report_fits",
            "run_fits", "run_ingest", "run_segment", "run_sink", "run_table_stage", "segment_fits", "write_table"]

@@ -44,7 +44,6 @@ from curator.errors import CuratorError, LedgerError
 from curator.io.filesystem import Location, check_spark_scheme
 from curator.io.run_files import ATTEMPT_PREFIX, MARKER, RunLock, atomic_write_text, committed_folder, read_json
 from curator.progress import QuietProgress, StageProgress
-from curator.registry import stage_class
 from curator.specs import PipelineSpec, StageSpec
 from curator.stage import StageContext
 
@@ -354,17 +353,10 @@ class PipelineRunner:
             self._compute_stage(previous)
 
         from curator.spark import in_driver
-        from curator.spark.fusion import fusible
 
-        if stage_spec.stage == "ingest" and in_driver.ingest_fits(self):
-            return in_driver.run_ingest(self, stage_spec)
-        if fusible(stage_spec) and in_driver.segment_fits(self, [stage_spec]):
-            return in_driver.run_segment(self, [stage_spec])[0]
-        if (hasattr(stage_class(stage_spec.stage), "annotate_table")
-                and in_driver.segment_fits(self, [stage_spec], self.spec.spark.driver_max_documents_global)):
-            return in_driver.run_table_stage(self, stage_spec)
-        if hasattr(stage_class(stage_spec.stage), "run_sink_table") and in_driver.segment_fits(self, [stage_spec]):
-            return in_driver.run_sink(self, stage_spec)
+        computed = in_driver.compute(self, stage_spec)  # a small input, in this process (None: on Spark)
+        if computed is not None:
+            return computed
         self.progress.started(name, stage_spec.stage, self.spec.stage_names.index(name) + 1, len(self.spec.stages))
         with StagedComputation(self, [name]) as job:
             stage = stage_spec.build()
