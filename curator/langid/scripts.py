@@ -138,19 +138,28 @@ CJK_WEIGHT = 3
 _CJK_SCRIPTS = ("Hani", "Hira", "Kana", "Hang")
 
 
+_NON_ASCII_RUNS = re.compile(r"[^\x00-\x7f]+")
+# Every byte except the 52 ASCII letters: bytes.translate(None, this) keeps only ASCII letters (UTF-8 bytes of other
+# characters are all >= 0x80, so they go too).
+_NOT_ASCII_LETTER_BYTES = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
+
+
 def script_share(label: str, text: str, limit: int = 2_000) -> float:
     """Share of the letters among the first ``limit`` characters written in one of ``label``'s scripts (1.0 for a
-    text without letters; CJK characters weigh ``CJK_WEIGHT`` letters). Only C-level passes (translate, count)."""
+    text without letters; CJK characters weigh ``CJK_WEIGHT`` letters). Only C-level passes: ASCII letters are
+    counted on the UTF-8 bytes, and only the non-ASCII runs go through the script table."""
     sample = text[:limit]
     scripts = scripts_of(label)
     if sample.isascii():
         return 1.0 if "Latn" in scripts or not sample.translate(_ASCII_NON_LETTERS) else 0.0
-    symbols = sample.translate(_translation_table())
-    if not symbols:
+    ascii_letters = len(sample.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_LETTER_BYTES))
+    symbols = "".join(_NON_ASCII_RUNS.findall(sample)).translate(_translation_table())
+    if not symbols and not ascii_letters:
         return 1.0
     cjk = {s: symbols.count(_SYMBOLS[s]) for s in _CJK_SCRIPTS if s in _SYMBOLS}
-    total = len(symbols) + (CJK_WEIGHT - 1) * sum(cjk.values())
-    matched = sum(
+    total = ascii_letters + len(symbols) + (CJK_WEIGHT - 1) * sum(cjk.values())
+    matched = ascii_letters if "Latn" in scripts else 0
+    matched += sum(
         cjk[s] * CJK_WEIGHT if s in cjk else symbols.count(_SYMBOLS[s]) for s in scripts if s in _SYMBOLS
     )
     return matched / total
