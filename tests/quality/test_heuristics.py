@@ -235,6 +235,25 @@ def test_long_punctuation_runs_split_in_linear_time():
     assert split_words("a" + "=" * 5000 + " x") == ["a"] + ["="] * 5000 + ["x"]
 
 
+def test_texts_without_links_split_as_with_the_link_alternatives():
+    # split_words drops the URL / e-mail / www alternatives for texts holding none of LINK_MARKERS; on random texts
+    # over the characters every alternative reacts to, both patterns give the same tokens.
+    import random
+
+    from curator.quality.heuristics import LINK_MARKERS, WORD_SPLIT_RE
+
+    pieces = list("aAbZz09 .,;:-_/<>='\u2019\u2026+!?()\"\n\t&") + [
+        "Mr", "St", "approx", "e.g.", "U.S.", "L.", "it's", "don't", "...", "--", "é", "日", "1,000", "COVID-19"]
+    links = ["http://", "https://", "ftp://", "mailto:", "@", "www.", "x.org", "a@b.co"]
+    rng = random.Random(3)
+    with_links = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces + links * (rng.random() < 0.5)) for _ in range(rng.randrange(1, 30)))
+        with_links += any(marker in text for marker in LINK_MARKERS)
+        assert split_words(text) == WORD_SPLIT_RE.findall(text), text
+    assert 5_000 < with_links < 15_000
+
+
 def test_word_ngrams_equal_the_reference_repetition_measures():
     # WordNgrams (integer n-gram keys, what the gopher_repetition family runs) against the plain definitions, on
     # random documents with small vocabularies and periodic runs, where repeats, overlaps and skips are frequent.
@@ -245,7 +264,9 @@ def test_word_ngrams_equal_the_reference_repetition_measures():
 
     rng = random.Random(7)
     for _ in range(600):
+        # words pandas could take for missing values stay words (the keys come from pandas.factorize)
         vocabulary = [f"w{i}" + "x" * rng.randrange(3) for i in range(rng.choice([1, 2, 3, 8, 40]))]
+        vocabulary += rng.sample(["nan", "NaN", "None", "NA", "null"], rng.randrange(3))
         words = [rng.choice(vocabulary) for _ in range(rng.choice([0, 1, 3, 9, 40, 200]))]
         if len(words) > 10 and rng.random() < 0.3:
             period = rng.randrange(2, 8)
