@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("curator")
 ENGINE = "driver"
 BATCH_ROWS = 2000  # what spark.sql.execution.arrow.maxRecordsPerBatch gives a Spark task
-ROW_GROUP_ROWS = 4000
+ROW_GROUP_ROWS = 1000
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".parquet")  # Parquet pages are compressed too
 # Against driver_max_input_bytes, a compressed file counts this many times its size (text it expands to), a WARC
 # file more (its HTML is extracted page by page, the costly part of ingest that Spark spreads over cores).
@@ -171,8 +171,8 @@ def write_table(table: pa.Table, folder: Location) -> None:
     import pyarrow.parquet as pq
 
     folder.mkdir()
-    # Row groups of a few thousand rows: Spark splits a file at row groups, so a later Spark stage reads this one
-    # file as several partitions instead of shuffling it.
+    # Small row groups: Spark splits a file only at row groups, so a later Spark stage reads this one file as
+    # several tasks per core (curator.spark.session.TASKS_PER_CORE) instead of one uneven task per core.
     pq.write_table(table, str(folder.path / "part-00000-driver.zstd.parquet"), compression="zstd",
                    row_group_size=ROW_GROUP_ROWS)
     (folder.path / "_SUCCESS").touch()
