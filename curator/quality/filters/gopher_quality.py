@@ -110,7 +110,8 @@ class GopherQualityFilter(QualityFilter):
         # "80% of words in a document contain at least one alphabetic character": words, so punctuation tokens
         # ("," "." "(") are not in the denominator (numbers and symbols with digits are, and count against).
         if c.min_alpha_words_ratio is not None and n_content:
-            ratio = sum(1 for w in content_words if _HAS_ALPHA(w)) / n_content
+            # isalpha() first: a C call that settles most words (an all-letter word always has a letter)
+            ratio = sum(1 for w in content_words if w.isalpha() or _HAS_ALPHA(w)) / n_content
             yield "gopher_alpha_words_ratio", ratio, (
                 "gopher_few_alpha_words" if ratio < c.min_alpha_words_ratio else None)
         # "at least two of the following English words: the, be, to, of, and, that, have, and with"
