@@ -185,9 +185,9 @@ class WordNgrams:
 
     Keys are exact, never hashed: the key of n-gram i numbers the pair (key of (n-1)-gram i, word i+n-1) in order of
     first appearance among all such pairs of the document (``pandas.factorize``: a hash table, no sort), so two
-    n-grams share a key exactly when their words are equal. The results
-    equal :func:`top_ngram_chars` and :func:`duplicate_ngram_chars` (``tests/quality/test_heuristics.py`` compares
-    them on repetitive random documents)."""
+    n-grams share a key exactly when their words are equal. The results equal :func:`top_ngram_chars` and
+    :func:`duplicate_ngram_chars` (``tests/quality/test_heuristics.py`` compares them on repetitive random
+    documents)."""
 
     def __init__(self, words: list[str]):
         import numpy as np
@@ -201,7 +201,6 @@ class WordNgrams:
 
     def keys(self, n: int):
         """(key per n-gram start, first start of each key); keys are 0..distinct-1."""
-
         if n not in self._keys:
             if n == 1:
                 pairs = self.word_keys
