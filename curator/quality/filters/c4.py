@@ -49,7 +49,7 @@ class C4Filter(QualityFilter):
         for raw in lines:
             line = raw.strip()
             words = line.split()
-            if c.max_word_length is not None and any(len(w) > c.max_word_length for w in words):
+            if c.max_word_length is not None and max(map(len, words), default=0) > c.max_word_length:
                 continue
             if c.remove_citations:
                 line = _CITATION.sub("", line)
