@@ -346,7 +346,8 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
         all_stats = compute(job)
         seconds = job.seconds()
         for s, stats in zip(members, all_stats):
-            stats.update(stage=s.name, kind=s.stage, seconds=seconds, engine=ENGINE, fingerprint=runner.fingerprint(s.name))
+            stats.update(stage=s.name, kind=s.stage, seconds=seconds, engine=ENGINE,
+                         fingerprint=runner.fingerprint(s.name))
             if len(members) > 1:
                 stats["fused"] = names
         job.commit(all_stats)
@@ -356,5 +357,6 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-__all__ = ["compute", "count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "read_table", "report_fits",
-           "run_fits", "run_ingest", "run_segment", "run_sink", "run_table_stage", "segment_fits", "write_table"]
+__all__ = ["compute", "count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "read_table",
+           "report_fits", "run_fits", "run_ingest", "run_segment", "run_sink", "run_table_stage", "segment_fits",
+           "write_table"]

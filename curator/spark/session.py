@@ -70,6 +70,7 @@ def get_session(spec: SparkSpec | None = None, master: str | None = None):
         "spark.executor.extraJavaOptions": f"-Dlog4j.configurationFile=file:{LOG4J_CONFIG}",
     }
     settings = {**defaults, **{k: str(v) for k, v in spec.conf.items()}}
+    submitted = None
     if running_under_spark_submit():
         # What the spark-submit command line set wins over the spec and our defaults.
         from pyspark import SparkConf
@@ -83,17 +84,9 @@ def get_session(spec: SparkSpec | None = None, master: str | None = None):
     logging.getLogger("py4j").setLevel(logging.INFO if _VERBOSE else logging.WARNING)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("INFO" if _VERBOSE else "WARN")
-    if MIN_PARTITIONS_KEY not in settings and not _submitted_conf_has(MIN_PARTITIONS_KEY):
+    if MIN_PARTITIONS_KEY not in settings and not (submitted is not None and submitted.contains(MIN_PARTITIONS_KEY)):
         # Spark splits a read into about one partition per core; the per-document stages' cost varies a lot between
         # documents, so one task per core leaves a core idle while the other finishes (on 20,000 documents: 23 s
         # against 36 s of Python work). Several tasks per core let the scheduler even it out.
         session.conf.set(MIN_PARTITIONS_KEY, str(TASKS_PER_CORE * session.sparkContext.defaultParallelism))
     return session
-
-
-def _submitted_conf_has(key: str) -> bool:
-    if not running_under_spark_submit():
-        return False
-    from pyspark import SparkConf
-
-    return SparkConf().contains(key)
