@@ -30,7 +30,7 @@ _JOIN = (
     r"|['\u2019](?!(?:s|S|re|ve|ll|d|m|t)\b))"  # O'Brien  but it's splits
 )
 # Links first (leftmost alternative wins at a position). Only texts holding one of LINK_MARKERS can match them, so
-# other texts use the pattern without them: the same tokens, about a third less time on prose.
+# other texts use the pattern without them: the same tokens, without trying three alternatives at every word.
 _LINKS = (
     r"(?:(?:https?|ftp)://|mailto:)[^\s<>\"]+?(?=[.,;:!?)\]'\">]*(?:\s|$))"  # URL, trailing punctuation split off
     # e-mail address; possessive: "@" is not in the class, so giving characters back could never find it
