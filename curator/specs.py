@@ -70,10 +70,11 @@ class SparkSpec(_Strict):
         True, description="run consecutive per-document stages (langid, quality, pii, ...) as one Spark pass; each "
                           "still writes its own rejected rows, stats and marker. false: one pass per stage")
     driver_max_documents: int = Field(
-        3000, ge=0,
+        50_000, ge=0,
         description="on a local master with a local output root, a per-document stage or fused segment whose input "
-                    "has at most this many documents runs in the driver process with pyarrow instead of as Spark jobs "
-                    "(same outputs and stats; a Spark job's fixed cost outweighs a small input's work). 0: never")
+                    "has at most this many documents runs in the driver engine (pyarrow, one worker process per core "
+                    "of the master) instead of as Spark jobs: same outputs and stats, without Spark's start-up and "
+                    "JVM round trips; the driver holds the segment's rows in memory, hence the bound. 0: never")
     driver_max_documents_global: int = Field(
         20_000, ge=0,
         description="the same for dedup and line_dedup, whose Spark path shuffles and materialises tables around "

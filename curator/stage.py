@@ -55,6 +55,9 @@ class StageContext:
     stage_name: str
     default_parallelism: int = 2
     input_spec: Any = None  # the pipeline's InputSpec; read by ingest
+    # In the driver engine: runs ``function(*call)`` for each call in its worker processes, results in order
+    # (curator.spark.local_pool.LocalPool.map); None: do the work in this process.
+    map_tasks: Callable[[Callable[..., Any], Sequence[tuple]], list[Any]] | None = None
 
 
 @dataclass

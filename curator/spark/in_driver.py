@@ -1,4 +1,4 @@
-"""Small inputs computed in the driver process, without Spark jobs.
+"""Inputs that fit one machine computed by the driver engine, without Spark jobs.
 
 A Spark job has a fixed cost that a small input never pays back: the session's start (4.5-7 s), the first jobs of a
 session (JVM warm-up, a Python worker per core), a few seconds of scheduling and Parquet writing per stage. On the
@@ -21,6 +21,11 @@ Spark can split), and the stats are counted *from the written files* by :func:`c
 engine completed. ``stats.json`` says ``"engine": "driver"``. The runner starts Spark in a background thread as
 soon as it knows a later stage will need it (:func:`run_fits`). ``SparkSpec.spark_only()`` (``curator run
 --spark-only``) turns all of this off.
+
+On a master with several cores, per-document segments of at least ``POOL_MIN_DOCUMENTS`` documents and tokenize's
+parts run in worker processes, one per core (:mod:`curator.spark.local_pool`); the driver still writes and counts.
+The pool starts with the run when the input is large enough to use it (:func:`start_pool`), so that the workers
+load their models while ingest runs here.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from curator.document import REASON, REASON_DETAIL, STAGE, TEXT
 from curator.errors import CuratorError
 from curator.io.filesystem import Location
 from curator.registry import stage_class
-from curator.stage import StageContext
+from curator.stage import PreparedStage, StageContext
 
 
 if TYPE_CHECKING:
@@ -47,6 +52,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("curator")
 ENGINE = "driver"
 BATCH_ROWS = 2000  # what spark.sql.execution.arrow.maxRecordsPerBatch gives a Spark task
+# The worker pool (curator.spark.local_pool) takes a segment of at least this many documents, in tasks of at least
+# POOL_MIN_TASK_ROWS rows; below that one process does it alone (the pool's start costs a second or two a worker).
+POOL_MIN_DOCUMENTS = 1000
+POOL_MIN_TASK_ROWS = 100
+# Input bytes a document is assumed to weigh at least when deciding at the start whether to warm the pool up.
+POOL_DOCUMENT_BYTES = 2_000
 ROW_GROUP_ROWS = 1000
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".parquet")  # Parquet pages are compressed too
 # Against driver_max_input_bytes, a compressed file counts this many times its size (text it expands to), a WARC
@@ -289,9 +300,11 @@ def run_sink(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult"
     def compute(job) -> list[dict]:
         tmp = job.folders[0]
         tmp.mkdir()
-        ctx = StageContext(spark=None, run_dir=runner.root, scratch_dir=job.scratch.path, stage_name=stage_spec.name,
-                           default_parallelism=local_cores(runner.effective_master()), input_spec=runner.spec.input)
         table = read_table(runner.stage_output(previous.name) / "data")
+        pool = pool_for(runner) if table.num_rows >= POOL_MIN_DOCUMENTS else None
+        ctx = StageContext(spark=None, run_dir=runner.root, scratch_dir=job.scratch.path, stage_name=stage_spec.name,
+                           default_parallelism=local_cores(runner.effective_master()), input_spec=runner.spec.input,
+                           map_tasks=pool.map if pool is not None else None)
         return [{"sink": True, **stage_spec.build().run_sink_table(table, ctx, tmp.path)}]
 
     return _computed(runner, [stage_spec], compute)[0]
@@ -309,11 +322,18 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
 
     names = [s.name for s in members]
     stages = [s.build() for s in members]
-    prepared = [stage.prepare_in_driver() for stage in stages]
-    source = read_table(runner.stage_output(previous.name) / "data")
-    chain = FusedChain(names, stages, source.schema, [p.worker for p in prepared])
-    frame = pa.Table.from_batches(list(chain.process_batches(iter(source.to_batches(max_chunksize=BATCH_ROWS)))),
-                                  schema=chain.output_schema)
+    source_folder = runner.stage_output(previous.name) / "data"
+    input_count = runner.read_stats(previous.name)["kept"]
+    pool = pool_for(runner) if input_count >= POOL_MIN_DOCUMENTS and all(map(pool_can_run, stages)) else None
+    if pool is not None:
+        frame, chain = _segment_in_pool(pool, names, stages, source_folder, input_count)
+        prepared = [PreparedStage(lambda: None) for _ in stages]  # the default prepare_in_driver adds no stats
+    else:
+        prepared = [stage.prepare_in_driver() for stage in stages]
+        source = read_table(source_folder)
+        chain = FusedChain(names, stages, source.schema, [p.worker for p in prepared])
+        frame = pa.Table.from_batches(list(chain.process_batches(iter(source.to_batches(max_chunksize=BATCH_ROWS)))),
+                                      schema=chain.output_schema)
     tag = frame.column(FUSED_STAGE)
     write_table(frame.filter(pc.is_null(tag)).select(chain.kept_schema.names), tmps[-1] / "data")
     for name, tmp, out in zip(names, tmps, chain.member_schemas):
@@ -322,7 +342,6 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
     # Counted from the written files: member i kept what the members after it rejected plus the segment's kept rows.
     kept = read_table(tmps[-1] / "data")
     rejected = [read_table(tmp / "rejected") for tmp in tmps]
-    input_count = runner.read_stats(previous.name)["kept"]
     all_stats = []
     for i, (s, stage, ready) in enumerate(zip(members, stages, prepared)):
         later = [r.drop_columns([STAGE, REASON, REASON_DETAIL]) for r in rejected[i + 1:]]
@@ -331,6 +350,72 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
         all_stats.append(stats)
         input_count = stats["kept"]
     return all_stats
+
+
+def _segment_in_pool(pool, names: list[str], stages: list, folder: Location, rows: int):
+    """The segment's annotated rows computed by the pool's workers, in input order, and its chain."""
+    import math
+
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from curator.spark.fusion import FusedChain
+    from curator.spark.local_pool import run_chain_task, slices
+    from curator.spark.session import TASKS_PER_CORE
+
+    dataset = ds.dataset(folder.path, format="parquet")
+    files = []
+    for path in dataset.files:
+        metadata = pq.ParquetFile(path).metadata
+        files.append((path, [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]))
+    # Several tasks per worker, so that a worker that drew costly documents does not finish last alone.
+    task_rows = max(POOL_MIN_TASK_ROWS, min(BATCH_ROWS, math.ceil(rows / (pool.workers * TASKS_PER_CORE))))
+    chain = FusedChain(names, stages, dataset.schema)
+    tables = pool.map(run_chain_task, [(names, stages, dataset.schema, piece, BATCH_ROWS)
+                                       for piece in slices(files, task_rows)])
+    frame = pa.concat_tables(tables) if tables else chain.output_schema.empty_table()
+    return frame, chain
+
+
+# -- the worker pool -----------------------------------------------------------------------------------------------
+
+def pool_workers(runner: "PipelineRunner") -> int:
+    """Worker processes for this run's driver engine: the local master's cores when there are several (0: none)."""
+    if not engine_allows(runner):
+        return 0
+    cores = local_cores(runner.effective_master())
+    return cores if cores > 1 else 0
+
+
+def pool_can_run(stage) -> bool:
+    """Whether workers can set the stage up from its config alone: it keeps the default ``prepare_in_driver``
+    (decontamination builds its n-gram index in the driver and hands that instance over)."""
+    from curator.stage import BatchStage
+
+    return type(stage).prepare_in_driver is BatchStage.prepare_in_driver
+
+
+def pool_for(runner: "PipelineRunner"):
+    """The run's worker pool, started on first use; None where the run has one core or may not use the driver."""
+    from curator.spark.local_pool import LocalPool
+
+    if runner.local_pool is None and pool_workers(runner):
+        runner.local_pool = LocalPool(pool_workers(runner))
+    return runner.local_pool
+
+
+def start_pool(runner: "PipelineRunner") -> None:
+    """Start the pool at the beginning of a run whose input is large enough to use it, and set up its per-document
+    stages in every worker while ingest runs in the driver."""
+    from curator.spark.fusion import fusible
+
+    weight = input_weight(runner) if pool_workers(runner) else None
+    if weight is None or weight < POOL_MIN_DOCUMENTS * POOL_DOCUMENT_BYTES:
+        return
+    stages = [s.build() for s in runner.spec.stages if fusible(s)]
+    stages = [stage for stage in stages if pool_can_run(stage)]
+    if stages and not any(runner.is_complete(s.name) for s in runner.spec.stages if s.stage != "ingest"):
+        pool_for(runner).warm_up(stages)
 
 
 def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> list["StageResult"]:
@@ -357,6 +442,6 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
     return [StageResult(n, False, stats) for n, stats in zip(names, all_stats)]
 
 
-__all__ = ["compute", "count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "read_table",
-           "report_fits", "run_fits", "run_ingest", "run_segment", "run_sink", "run_table_stage", "segment_fits",
-           "write_table"]
+__all__ = ["compute", "count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "pool_can_run",
+           "pool_for", "pool_workers", "read_table", "report_fits", "run_fits", "run_ingest", "run_segment", "run_sink",
+           "run_table_stage", "segment_fits", "start_pool", "write_table"]

@@ -118,6 +118,7 @@ class PipelineRunner:
         self._lock_depth = 0
         self._input_digest: str | None = None
         self.progress = progress or QuietProgress()
+        self.local_pool = None  # the driver engine's worker processes while a run holds the lock (in_driver.pool_for)
 
     @property
     def root(self) -> "Path | Location":
@@ -228,9 +229,13 @@ class PipelineRunner:
             yield self
         finally:
             self._lock_depth -= 1
-            if self._lock_depth == 0 and self._lock is not None:
-                self._lock.release()
-                self._lock = None
+            if self._lock_depth == 0:
+                if self.local_pool is not None:
+                    self.local_pool.close()
+                    self.local_pool = None
+                if self._lock is not None:
+                    self._lock.release()
+                    self._lock = None
 
     def _remove_stale_scratch(self) -> None:
         # Called with the lock held: any scratch folder present belongs to a run that died.
@@ -300,7 +305,9 @@ class PipelineRunner:
         from curator.spark.fusion import run_fused, stage_groups
 
         with self.locked():
-            if not in_driver.run_fits(self):
+            if in_driver.run_fits(self):
+                in_driver.start_pool(self)  # worker processes load their models while ingest runs
+            else:
                 self.start_spark()  # in the background while the first stages run
             for group in stage_groups(self.spec):
                 done = run_fused(self, group, force) if len(group) > 1 else [self.run_stage(group[0].name, force)]

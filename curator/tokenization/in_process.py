@@ -99,12 +99,26 @@ def train_tokenizer(table: pa.Table, recipe, output_dir: str | Path) -> dict[str
     return training_report(texts, sample_stats, recipe, output_dir)
 
 
-def write_token_shards(table: pa.Table, bundle, folder: str | Path, options, partitions: int | None = None):
+def tokenize_part(rows: pa.Table, part: int, bundle, uri: str, dtype: str, target_shard_tokens: int | None,
+                  run_id: str, provenance: bool) -> list[dict[str, Any]]:
+    """One part's shards (:func:`curator.tokenization.job.tokenize_partition`) and their result rows."""
+    from curator.tokenization.job import tokenize_partition
+
+    results: list[dict[str, Any]] = []
+    for out in tokenize_partition(iter(rows.to_batches()), part, bundle, uri, dtype, target_shard_tokens, run_id,
+                                  provenance):
+        results.extend(out.to_pylist())
+    return results
+
+
+def write_token_shards(table: pa.Table, bundle, folder: str | Path, options, partitions: int | None = None,
+                       map_parts=None):
     """:func:`curator.spark.tokenize_ops.write_token_shards` over an Arrow table: the documents (with their
     rehydration copies) shuffled by ``options.shuffle_seed`` and dealt into ``options.num_shards`` (else
-    ``partitions``, else one per core) parts, each encoded by :func:`curator.tokenization.job.tokenize_partition`."""
+    ``partitions``, else one per core) parts, each encoded by :func:`tokenize_part`, one after another or through
+    ``map_parts(function, calls)`` (the driver engine's worker pool: one part per worker at a time)."""
     from curator.io.filesystem import location
-    from curator.tokenization.job import choose_dtype, finish_token_folder, tokenize_partition
+    from curator.tokenization.job import choose_dtype, finish_token_folder
     from curator.tokenization.rehydrate import copies_for_size
 
     target = location(folder)
@@ -135,13 +149,12 @@ def write_token_shards(table: pa.Table, bundle, folder: str | Path, options, par
         frame = frame.take(pa.array(order))
     run_record = {"run_id": uuid.uuid4().hex, "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   **(options.run_record or {})}
-    results: list[dict[str, Any]] = []
-    for part in range(parts):
-        rows = frame.take(pa.array(np.arange(part, frame.num_rows, parts)))
-        for out in tokenize_partition(iter(rows.to_batches()), part, bundle, target.uri, dtype.name,
-                                      options.target_shard_tokens, run_record["run_id"], options.provenance):
-            results.extend(out.to_pylist())
+    calls = [(frame.take(pa.array(np.arange(part, frame.num_rows, parts))), part, bundle, target.uri, dtype.name,
+              options.target_shard_tokens, run_record["run_id"], options.provenance) for part in range(parts)]
+    outputs = map_parts(tokenize_part, calls) if map_parts is not None else [tokenize_part(*c) for c in calls]
+    results = [row for rows in outputs for row in rows]
     return finish_token_folder(target, results, bundle, options, dtype.name, run_record)
 
 
-__all__ = ["heldout_mask", "sample_training_texts", "spark_xxhash64", "train_tokenizer", "write_token_shards"]
+__all__ = ["heldout_mask", "sample_training_texts", "spark_xxhash64", "tokenize_part", "train_tokenizer",
+           "write_token_shards"]

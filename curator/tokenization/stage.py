@@ -110,7 +110,7 @@ class TokenizeStage(Stage):
 
         bundle = read_bundle(self.tokenizer_dir(ctx))
         manifest = write_token_shards(table, bundle, out_dir / TOKENS_SUBDIR, self.options(ctx),
-                                      ctx.default_parallelism)
+                                      ctx.default_parallelism, ctx.map_tasks)
         return tokenize_stats(manifest, final_folder(ctx, out_dir) / TOKENS_SUBDIR)
 
 

@@ -117,7 +117,10 @@ class HuggingFaceTokenizer(Tokenizer):
         self.num_threads = num_threads  # rayon's pool is process-wide; see job.py for how tasks limit it
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        # encode_batch_fast (tokenizers >= 0.21) skips the character offsets, which nothing here reads: the same
+        # ids in ~20% less time.
+        encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
+        return [encoding.ids for encoding in encode(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Sequence[int]) -> str:
         return self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=True)

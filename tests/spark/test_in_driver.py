@@ -95,6 +95,28 @@ def test_driver_engine_keeps_the_same_books_as_spark(spark, tmp_path):
     assert driver_books["ledger"]["balanced"]
 
 
+def test_worker_pool_keeps_the_same_books_as_one_process(tmp_path, monkeypatch):
+    # Every segment through the pool, in tasks of one or two rows (the corpus is tiny), against one process.
+    monkeypatch.setattr(in_driver, "POOL_MIN_DOCUMENTS", 1)
+    monkeypatch.setattr(in_driver, "POOL_MIN_TASK_ROWS", 1)
+    pooled_segments = []
+    real = in_driver._segment_in_pool
+
+    def counting(pool, names, *args):
+        pooled_segments.append(names)
+        return real(pool, names, *args)
+
+    monkeypatch.setattr(in_driver, "_segment_in_pool", counting)
+    one_process = PipelineRunner(spec_for(tmp_path, "one", {"master": "local[1]"}))
+    one_process.run_all()
+    assert pooled_segments == [] and one_process.local_pool is None
+    pooled = PipelineRunner(spec_for(tmp_path, "pool", {"master": "local[2]"}))
+    pooled.run_all()
+    assert pooled_segments == [["url_filter", "langid", "quality"], ["pii"]]
+    assert pooled.local_pool is None  # closed with the run
+    assert books(pooled) == books(one_process)
+
+
 @pytest.mark.spark
 def test_a_run_finished_by_one_engine_is_complete_for_the_other(spark, tmp_path):
     PipelineRunner(spec_for(tmp_path, "out"), spark=spark).run_all()
@@ -118,9 +140,10 @@ def test_which_computations_the_driver_takes(tmp_path, monkeypatch):
     stage = small.spec.stage("langid")
     assert not in_driver.segment_fits(small, [stage])
     (small.root / "url_filter").mkdir(parents=True)
-    (small.root / "url_filter" / "stats.json").write_text(json.dumps({"kept": 3000}))
+    limit = SparkSpec().driver_max_documents
+    (small.root / "url_filter" / "stats.json").write_text(json.dumps({"kept": limit}))
     assert in_driver.segment_fits(small, [stage])
-    (small.root / "url_filter" / "stats.json").write_text(json.dumps({"kept": 3001}))
+    (small.root / "url_filter" / "stats.json").write_text(json.dumps({"kept": limit + 1}))
     assert not in_driver.segment_fits(small, [stage])
 
 

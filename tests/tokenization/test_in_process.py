@@ -88,3 +88,30 @@ def test_sinks_over_arrow_match_the_spark_sinks(spark, tmp_path):
     rehydrated = arrow_tok["rehydration"]
     assert rehydrated["documents_after"] - rehydrated["documents_before"] == doubled == 39
     assert sum(s["tokens"] for s in arrow_manifest["shards"]) == sum(s["tokens"] for s in spark_manifest["shards"])
+
+
+def test_tokenize_through_the_worker_pool_writes_the_same_shards(tmp_path):
+    from curator.spark.local_pool import LocalPool
+
+    table = corpus_table()
+    ctx = StageContext(spark=None, run_dir=tmp_path, scratch_dir=tmp_path / "scratch", stage_name="train",
+                       default_parallelism=2)
+    (tmp_path / "train").mkdir()
+    TrainTokenizerStage(TrainTokenizerConfig(recipe=RECIPE)).run_sink_table(table, ctx, tmp_path / "train")
+    tokenizer = TokenizeStage(TokenizeConfig(tokenizer=str(tmp_path / "train" / "tokenizer"), shuffle_seed=7,
+                                             num_shards=3))
+    manifests = {}
+    pool = LocalPool(2)
+    try:
+        for name, map_tasks in (("one", None), ("pool", pool.map)):
+            (tmp_path / name).mkdir()
+            ctx.stage_name, ctx.map_tasks = name, map_tasks
+            stats = tokenizer.run_sink_table(table, ctx, tmp_path / name)
+            manifest = json.loads((tmp_path / name / "tokens" / "manifest.json").read_text())
+            manifests[name] = (stats["documents"], stats["tokens"],
+                               [(s["documents"], s["tokens"], s["sha256_bin"], s["sha256_idx"])
+                                for s in manifest["shards"]])
+    finally:
+        pool.close()
+    assert manifests["pool"] == manifests["one"]
+    assert len(manifests["one"][2]) == 3 and manifests["one"][0] == table.num_rows - 2
