@@ -205,11 +205,13 @@ class DedupStage(Stage):
             "survivor_rule": f"highest {quality}, then smallest id" if quality else "smallest id",
         }
 
-    def annotate_table(self, table: pa.Table) -> tuple[pa.Table, dict]:
+    def annotate_table(self, table: pa.Table, map_tasks=None) -> tuple[pa.Table, dict]:
         """:meth:`annotate` for a small input held in this process (no Spark): the same steps as the in-process
         Spark path (fingerprints per batch, survivor order ranked by :func:`rank_nodes`, :func:`curator.dedup.groups.
         decide`), so the same decisions; only rows sharing an id may order differently (their tie-break is a
-        content hash, which Spark computes with its own xxhash64; ids are unique after ingest)."""
+        content hash, which Spark computes with its own xxhash64; ids are unique after ingest). ``map_tasks``
+        (:attr:`curator.stage.StageContext.map_tasks`): fingerprint the batches in the driver engine's worker
+        processes, the costly part; the grouping stays here."""
         import numpy as np
         import pyarrow.compute as pc
 
@@ -228,10 +230,16 @@ class DedupStage(Stage):
         if content:
             keys["_content_hash"] = content_hashes(table, content)
         nodes = rank_nodes(pa.table(keys), quality is not None, bool(content))
-        hasher = MinHasher(self.config.minhash_params())
-        texts = pa.table({ops.ROW: rows, TEXT: table.column(TEXT)})
-        prints = pa.Table.from_batches([ops.fingerprint_batch(batch, hasher, TEXT, ops.ROW)
-                                        for batch in texts.to_batches(max_chunksize=ops.FINGERPRINT_SLICE)])
+        # Half slices in the pool: twice the tasks, so that the workers finish together.
+        slice_rows = ops.FINGERPRINT_SLICE // (2 if map_tasks is not None else 1)
+        texts = pa.table({ops.ROW: rows, TEXT: table.column(TEXT)}).to_batches(max_chunksize=slice_rows)
+        if map_tasks is not None:
+            params = self.config.minhash_params()
+            prints = pa.Table.from_batches(map_tasks(ops.fingerprint_rows,
+                                                     [(batch, params, TEXT, ops.ROW) for batch in texts]))
+        else:
+            hasher = MinHasher(self.config.minhash_params())
+            prints = pa.Table.from_batches([ops.fingerprint_batch(batch, hasher, TEXT, ops.ROW) for batch in texts])
         decisions, stats = self._decide_prints(prints, nodes)
         decisions = decisions.take(pc.sort_indices(decisions.column(ops.ROW)))
         if not np.array_equal(decisions.column(ops.ROW).to_numpy(), rows.to_numpy()):

@@ -149,6 +149,23 @@ def fingerprint_batch(batch: pa.RecordBatch, hasher: MinHasher, text_column: str
     )
 
 
+_HASHERS: dict[MinHashParams, MinHasher] = {}
+
+
+def fingerprint_rows(batch: pa.RecordBatch, params: MinHashParams, text_column: str, key: str) -> pa.RecordBatch:
+    """:func:`fingerprint_batch` as a task of the driver engine's worker processes: the MinHasher (datasketch's
+    import and permutations) is built once per process."""
+    hasher = _HASHERS.get(params)
+    if hasher is None:
+        hasher = _HASHERS[params] = MinHasher(params)
+    return fingerprint_batch(batch, hasher, text_column, key)
+
+
+def warm_hasher(params: MinHashParams) -> None:
+    """Build this process's MinHasher for ``params`` ahead of :func:`fingerprint_rows` (a pool worker's warm-up)."""
+    fingerprint_rows(pa.record_batch({"k": pa.array([0]), "t": ["warm up the normalisation tables"]}), params, "t", "k")
+
+
 def _fingerprint_schema(key: str) -> pa.Schema:
     return pa.schema([FINGERPRINT_FIELDS[0].with_name(key)] + FINGERPRINT_FIELDS[1:])
 

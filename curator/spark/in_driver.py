@@ -30,6 +30,7 @@ load their models while ingest runs here.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -278,7 +279,14 @@ def run_table_stage(runner: "PipelineRunner", stage_spec: "StageSpec") -> "Stage
 
 def _table_stage(runner, stage_spec, previous, tmp: Location) -> list[dict]:
     stage = stage_spec.build()
-    annotated, extra = stage.annotate_table(read_table(runner.stage_output(previous.name) / "data"))
+    table = read_table(runner.stage_output(previous.name) / "data")
+    # Dedup hands its fingerprints to the pool; line_dedup's per-line work is cheap and stays in this process.
+    takes_pool = "map_tasks" in inspect.signature(stage.annotate_table).parameters
+    pool = pool_for(runner) if takes_pool and table.num_rows >= POOL_MIN_DOCUMENTS else None
+    if pool is not None:
+        annotated, extra = stage.annotate_table(table, map_tasks=pool.map)
+    else:
+        annotated, extra = stage.annotate_table(table)
     _write_decided(annotated, tmp, stage_spec.name)
     return [_stats(stage, stage_spec.name, read_table(tmp / "data"), read_table(tmp / "rejected"),
                    runner.read_stats(previous.name)["kept"], extra)]
@@ -415,7 +423,10 @@ def start_pool(runner: "PipelineRunner") -> None:
     stages = [s.build() for s in runner.spec.stages if fusible(s)]
     stages = [stage for stage in stages if pool_can_run(stage)]
     if stages and not any(runner.is_complete(s.name) for s in runner.spec.stages if s.stage != "ingest"):
-        pool_for(runner).warm_up(stages)
+        from curator.spark.dedup_ops import warm_hasher
+
+        calls = [(warm_hasher, (s.build().config.minhash_params(),)) for s in runner.spec.stages if s.stage == "dedup"]
+        pool_for(runner).warm_up(stages, calls)
 
 
 def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> list["StageResult"]:

@@ -45,12 +45,15 @@ def _init_worker() -> None:
         os.environ[key] = value
 
 
-def _set_up(stages: Sequence["BatchStage"]) -> int:
-    """Load every stage's assets in this worker (the instances :func:`worker_stage` hands out later)."""
+def _set_up(stages: Sequence["BatchStage"], calls: Sequence[tuple[Callable[..., Any], tuple]]) -> int:
+    """Load every stage's assets in this worker (the instances :func:`worker_stage` hands out later), then make
+    ``calls`` (other per-process caches to fill)."""
     from curator.spark.adapters import worker_stage
 
     for stage in stages:
         worker_stage(stage)._ensure_setup()
+    for function, args in calls:
+        function(*args)
     return os.getpid()
 
 
@@ -83,11 +86,12 @@ class LocalPool:
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_init_worker)
 
-    def warm_up(self, stages: Sequence["BatchStage"]) -> None:
-        """Start every worker now and set ``stages`` up in it, without waiting (a busy worker takes a later task,
-        so this only makes the start overlap with the driver's work; a task sets up whatever is missing)."""
+    def warm_up(self, stages: Sequence["BatchStage"], calls: Sequence[tuple[Callable[..., Any], tuple]] = ()) -> None:
+        """Start every worker now and set ``stages`` up in it (and make ``calls``), without waiting: a busy worker
+        takes a later task, so this only makes the start overlap with the driver's work; a task sets up whatever
+        is missing."""
         for _ in range(self.workers):
-            self._executor.submit(_set_up, list(stages))
+            self._executor.submit(_set_up, list(stages), list(calls))
 
     def map(self, function: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
         try:

@@ -103,15 +103,16 @@ def corpus():
     return docs, expected
 
 
-def run_dedup(spark, docs, tmp: Path, input_partitions: int, engine: str = "spark", **config):
-    """``engine="driver"``: the stage's ``annotate_table`` over an Arrow table (a small run's path, no Spark)."""
+def run_dedup(spark, docs, tmp: Path, input_partitions: int, engine: str = "spark", map_tasks=None, **config):
+    """``engine="driver"``: the stage's ``annotate_table`` over an Arrow table (a small run's path, no Spark),
+    fingerprinting through ``map_tasks`` when given (the driver engine's worker pool)."""
     if engine == "driver":
         import pyarrow as pa
 
         names = [c.split()[0] for c in SCHEMA.split(", ")]
         types = [pa.string()] * 5 + [pa.float64()]
         table = pa.table({n: pa.array([d[i] for d in docs], t) for i, (n, t) in enumerate(zip(names, types))})
-        annotated, stats = DedupStage(DedupConfig(**config)).annotate_table(table)
+        annotated, stats = DedupStage(DedupConfig(**config)).annotate_table(table, map_tasks=map_tasks)
         return {r["id"]: r for r in annotated.to_pylist()}, stats
     df = spark.createDataFrame(docs, SCHEMA).repartition(input_partitions)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -251,6 +252,23 @@ def test_in_process_and_distributed_paths_decide_the_same(spark, tmp_path):
         assert local_stats["minhash_duplicates"] > 10 and local_stats["exact_duplicates"] > 0
         assert local_stats["exact_checked_pairs"] > 0
     assert local_stats["exact_checked_pairs"] == local_stats["candidate_pairs"]  # verify=exact checks every pair
+
+
+def test_fingerprints_from_the_worker_pool_give_the_same_decisions(corpus, monkeypatch):
+    from curator.spark import dedup_ops
+    from curator.spark.local_pool import LocalPool
+
+    docs, _ = corpus
+    monkeypatch.setattr(dedup_ops, "FINGERPRINT_SLICE", 16)  # several tasks for each of the two workers
+    alone = run_dedup(None, docs, Path("unused"), 1, engine="driver")
+    pool = LocalPool(2)
+    try:
+        pooled = run_dedup(None, docs, Path("unused"), 1, engine="driver", map_tasks=pool.map)
+    finally:
+        pool.close()
+    same = json.dumps(pooled, sort_keys=True, default=str) == json.dumps(alone, sort_keys=True, default=str)
+    assert same  # compared as JSON: a NaN quality_score is not equal to itself
+    assert alone[1]["minhash_duplicates"] > 0
 
 
 def test_connected_components_match_union_find(spark, tmp_path):
