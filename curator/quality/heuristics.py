@@ -29,8 +29,8 @@ _JOIN = (
     r"|(?<![a-z.])\.(?!\.)|(?<!\.)\.(?![A-Z.])"  # 3.5  v2.0  x.com  but ok.Next splits
     r"|['\u2019](?!(?:s|S|re|ve|ll|d|m|t)\b))"  # O'Brien  but it's splits
 )
-# Links first (leftmost alternative wins at a position). Only texts holding one of LINK_MARKERS can match them, so
-# other texts use the pattern without them: the same tokens, without trying three alternatives at every word.
+# Links first (leftmost alternative wins at a position). Only text holding one of LINK_MARKERS can match them, so
+# other text uses the pattern without them: the same tokens, without trying three alternatives at every word.
 _LINKS = (
     r"(?:(?:https?|ftp)://|mailto:)[^\s<>\"]+?(?=[.,;:!?)\]'\">]*(?:\s|$))"  # URL, trailing punctuation split off
     # e-mail address; possessive: "@" is not in the class, so giving characters back could never find it
@@ -56,10 +56,22 @@ _WORD_SPLIT_NO_LINKS_RE = re.compile(_WORDS)
 
 
 def split_words(text: str) -> list[str]:
-    """Word and punctuation tokens of ``text`` (whitespace dropped)."""
-    if any(marker in text for marker in LINK_MARKERS):
-        return WORD_SPLIT_RE.findall(text)
-    return _WORD_SPLIT_NO_LINKS_RE.findall(text)
+    """Word and punctuation tokens of ``text`` (whitespace dropped): ``WORD_SPLIT_RE.findall(text)``, computed
+    whitespace-separated chunk by chunk. That gives the same tokens because no token spans whitespace and every
+    lookaround at a chunk's edge sees whitespace or the text's end, which it treats alike; ``str.split`` and the
+    pattern's ``\s`` are the same characters, and ``str.isalnum`` is the pattern's ``[^\W_]``. A chunk of letters
+    and digits only (most of them) is then one token with no regular expression run at all, and only chunks
+    holding ``@``, ``:`` or ``www.`` (every link has one) try the link alternatives: half the time of one findall
+    over the text on the bench corpus."""
+    tokens: list[str] = []
+    for chunk in text.split():
+        if chunk.isalnum():
+            tokens.append(chunk)
+        elif "@" in chunk or ":" in chunk or "www." in chunk:
+            tokens += WORD_SPLIT_RE.findall(chunk)
+        else:
+            tokens += _WORD_SPLIT_NO_LINKS_RE.findall(chunk)
+    return tokens
 
 
 _HAS_ALNUM = re.compile(r"[^\W_]").search

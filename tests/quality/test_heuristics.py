@@ -236,13 +236,15 @@ def test_long_punctuation_runs_split_in_linear_time():
 
 
 def test_texts_without_links_split_as_with_the_link_alternatives():
-    # split_words drops the URL / e-mail / www alternatives for texts holding none of LINK_MARKERS; on random texts
-    # over the characters every alternative reacts to, both patterns give the same tokens.
+    # split_words runs chunk by chunk, takes all-alphanumeric chunks whole and drops the URL / e-mail / www
+    # alternatives for chunks holding none of LINK_MARKERS; on random texts over the characters every alternative
+    # (and every kind of whitespace) reacts to, it gives the tokens of the whole pattern over the whole text.
     import random
 
     from curator.quality.heuristics import LINK_MARKERS, WORD_SPLIT_RE
 
-    pieces = list("aAbZz09 .,;:-_/<>='\u2019\u2026+!?()\"\n\t&") + [
+    # Every kind of whitespace str.split() and the pattern's \s know (split_words works chunk by chunk).
+    pieces = list("aAbZz09 .,;:-_/<>='\u2019\u2026+!?()\"\n\t&\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000\u200b²٣") + [
         "Mr", "St", "approx", "e.g.", "U.S.", "L.", "it's", "don't", "...", "--", "é", "日", "1,000", "COVID-19"]
     links = ["http://", "https://", "ftp://", "mailto:", "@", "www.", "x.org", "a@b.co"]
     rng = random.Random(3)
