@@ -59,7 +59,7 @@ def split_words(text: str) -> list[str]:
     """Word and punctuation tokens of ``text`` (whitespace dropped): ``WORD_SPLIT_RE.findall(text)``, computed
     whitespace-separated chunk by chunk. That gives the same tokens because no token spans whitespace and every
     lookaround at a chunk's edge sees whitespace or the text's end, which it treats alike; ``str.split`` and the
-    pattern's ``\s`` are the same characters, and ``str.isalnum`` is the pattern's ``[^\W_]``. A chunk of letters
+    pattern's ``\\s`` are the same characters, and ``str.isalnum`` is the pattern's ``[^\\W_]``. A chunk of letters
     and digits only (most of them) is then one token with no regular expression run at all, and only chunks
     holding ``@``, ``:`` or ``www.`` (every link has one) try the link alternatives: half the time of one findall
     over the text on the bench corpus."""
