@@ -53,8 +53,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("curator")
 ENGINE = "driver"
 BATCH_ROWS = 2000  # what spark.sql.execution.arrow.maxRecordsPerBatch gives a Spark task
-# The worker pool (curator.spark.local_pool) takes a segment of at least this many documents, in tasks of at least
-# POOL_MIN_TASK_ROWS rows; below that one process does it alone (the pool's start costs a second or two a worker).
+# A worker pool (curator.spark.local_pool) is started for a computation of at least this many documents (tasks of at
+# least POOL_MIN_TASK_ROWS rows); below that one process does it alone (the pool's start costs a second or two a
+# worker) unless the run's pool is already up.
 POOL_MIN_DOCUMENTS = 1000
 POOL_MIN_TASK_ROWS = 100
 # Input bytes a document is assumed to weigh when deciding at the start whether to warm the pool up (web pages and
@@ -286,7 +287,7 @@ def _table_stage(runner, stage_spec, previous, tmp: Location) -> list[dict]:
     table = read_table(runner.stage_output(previous.name) / "data")
     # Dedup hands its fingerprints to the pool; line_dedup's per-line work is cheap and stays in this process.
     takes_pool = "map_tasks" in inspect.signature(stage.annotate_table).parameters
-    pool = pool_for(runner) if takes_pool and table.num_rows >= POOL_MIN_DOCUMENTS else None
+    pool = pool_to_use(runner, table.num_rows) if takes_pool else None
     if pool is not None:
         annotated, extra = stage.annotate_table(table, map_tasks=pool.map)
     else:
@@ -313,7 +314,7 @@ def run_sink(runner: "PipelineRunner", stage_spec: "StageSpec") -> "StageResult"
         tmp = job.folders[0]
         tmp.mkdir()
         table = read_table(runner.stage_output(previous.name) / "data")
-        pool = pool_for(runner) if table.num_rows >= POOL_MIN_DOCUMENTS else None
+        pool = pool_to_use(runner, table.num_rows)
         ctx = StageContext(spark=None, run_dir=runner.root, scratch_dir=job.scratch.path, stage_name=stage_spec.name,
                            default_parallelism=local_cores(runner.effective_master()), input_spec=runner.spec.input,
                            map_tasks=pool.map if pool is not None else None)
@@ -336,7 +337,7 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
     stages = [s.build() for s in members]
     source_folder = runner.stage_output(previous.name) / "data"
     input_count = runner.read_stats(previous.name)["kept"]
-    pool = pool_for(runner) if input_count >= POOL_MIN_DOCUMENTS and all(map(pool_can_run, stages)) else None
+    pool = pool_to_use(runner, input_count) if all(map(pool_can_run, stages)) else None
     if pool is not None:
         frame, chain = _segment_in_pool(pool, names, stages, source_folder, input_count)
         prepared = [PreparedStage(lambda: None) for _ in stages]  # the default prepare_in_driver adds no stats
@@ -415,6 +416,14 @@ def pool_for(runner: "PipelineRunner"):
     return runner.local_pool
 
 
+def pool_to_use(runner: "PipelineRunner", documents: int):
+    """The pool for a computation over ``documents`` rows: the running one whatever the size (its workers have the
+    models loaded already), else a new one from ``POOL_MIN_DOCUMENTS`` on; None: this process alone."""
+    if runner.local_pool is not None:
+        return runner.local_pool
+    return pool_for(runner) if documents >= POOL_MIN_DOCUMENTS else None
+
+
 def start_pool(runner: "PipelineRunner") -> None:
     """Start the pool at the beginning of a run whose input is large enough to use it, and set up its per-document
     stages in every worker while ingest runs in the driver."""
@@ -457,5 +466,5 @@ def _computed(runner: "PipelineRunner", members: list["StageSpec"], compute) -> 
 
 
 __all__ = ["compute", "count_tables", "engine_allows", "ingest_fits", "input_weight", "local_cores", "pool_can_run",
-           "pool_for", "pool_workers", "read_table", "report_fits", "run_fits", "run_ingest", "run_segment", "run_sink",
-           "run_table_stage", "segment_fits", "start_pool", "write_table"]
+           "pool_for", "pool_to_use", "pool_workers", "read_table", "report_fits", "run_fits", "run_ingest",
+           "run_segment", "run_sink", "run_table_stage", "segment_fits", "start_pool", "write_table"]
