@@ -117,6 +117,25 @@ def test_worker_pool_keeps_the_same_books_as_one_process(tmp_path, monkeypatch):
     assert books(pooled) == books(one_process)
 
 
+def test_the_pool_starts_with_the_run_only_for_inputs_that_can_use_it(tmp_path):
+    small = PipelineRunner(spec_for(tmp_path, "small", {"master": "local[2]"}))
+    in_driver.start_pool(small)
+    assert small.local_pool is None  # a few kB: one process, no workers competing with the driver
+    one_core = PipelineRunner(spec_for(tmp_path, "one", {"master": "local[1]"}))
+    assert in_driver.pool_workers(one_core) == 0 and in_driver.pool_to_use(one_core, 10**6) is None
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(json.dumps({"id": str(i), "text": EN}) + "\n" for i in range(
+        in_driver.POOL_MIN_DOCUMENTS * in_driver.POOL_DOCUMENT_BYTES // len(EN) + 1)))
+    spec = PipelineSpec.model_validate({"name": "t", "input": {"paths": [str(big)]}, "output": str(tmp_path / "big"),
+                                        "spark": {"master": "local[2]"}, "stages": STAGES})
+    runner = PipelineRunner(spec)
+    with runner.locked():
+        in_driver.start_pool(runner)
+        assert runner.local_pool is not None and runner.local_pool.workers == 2
+        assert in_driver.pool_to_use(runner, 1) is runner.local_pool  # a running pool takes small work too
+    assert runner.local_pool is None  # closed with the lock
+
+
 @pytest.mark.spark
 def test_a_run_finished_by_one_engine_is_complete_for_the_other(spark, tmp_path):
     PipelineRunner(spec_for(tmp_path, "out"), spark=spark).run_all()
