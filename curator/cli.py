@@ -29,7 +29,7 @@ OutputOpt = typer.Option(None, "--output", "-o", help="output root (default: the
 MasterOpt = typer.Option(None, "--master", help="Spark master URL (default: the spec's, else local[*])")
 ForceOpt = typer.Option(False, "--force", help="rerun stages even when their completion marker matches")
 SparkOnlyOpt = typer.Option(False, "--spark-only", help="run every stage as Spark jobs, also inputs small enough for "
-                            "the driver process (sets the spark.driver_max_* limits to 0)")
+                            "the driver engine and its worker processes (sets the spark.driver_max_* limits to 0)")
 
 
 def _load(spec: Path, spark_only: bool):
