@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("py4j").setLevel(logging.WARNING)  # py4j logs every gateway call at INFO/DEBUG
     _register_subcommands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except CuratorError as e:
         _print_error(str(e))
         sys.exit(1)
@@ -170,3 +170,10 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(e, click.exceptions.Abort):
             sys.exit(130)
         raise
+    # Outside standalone mode typer returns a typer.Exit's code instead of exiting, and it turns Ctrl-C into
+    # Exit(130): without this a run interrupted by Ctrl-C ended with status 0. (Commands here return None.)
+    if code == 130:
+        _print_error("interrupted")
+        sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -136,3 +136,23 @@ def test_spark_that_cannot_start_is_one_error_line(tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     # The JVM prints its own complaint first; ours is the last line.
     assert out.stderr.strip().splitlines()[-1].startswith("error: could not start Spark with master 'local[1]'")
+
+
+def test_ctrl_c_stops_a_run_with_status_130(tmp_path):
+    import signal
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: stop\ninput: {paths: ['builtin:sample']}\nspark: {master: 'local[1]'}\n"
+                    "stages: [ingest, {stage: langid, languages: [en]}, quality]\n")
+    # Default SIGINT handling in the child, as in a terminal (a shell's background job would ignore it).
+    child = subprocess.Popen([*CURATOR, "run", str(spec), "--output", str(tmp_path / "out")], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in child.stderr:  # the progress lines
+        if line.startswith("start langid"):
+            child.send_signal(signal.SIGINT)
+            break
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == "error: interrupted" and "Traceback" not in err
+    assert not (tmp_path / "out" / "quality" / "stats.json").exists()  # stopped before the last stage
