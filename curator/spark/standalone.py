@@ -29,10 +29,17 @@ def spark_home() -> Path:
     return Path(pyspark.__file__).resolve().parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(taken: set[int] | None = None) -> int:
+    """A port free now and not in ``taken`` (which it joins): ports drawn before their JVM binds them are free
+    again, and the kernel may hand the same one out twice (a worker's web UI then answered on the master's)."""
+    taken = set() if taken is None else taken
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in taken:
+            taken.add(port)
+            return port
 
 
 class StandaloneCluster:
@@ -41,7 +48,8 @@ class StandaloneCluster:
         self.root = Path(root)
         self.workers, self.cores, self.memory = workers, cores_per_worker, memory_per_worker
         self.start_timeout_s = start_timeout_s
-        self.port, self.ui_port = free_port(), free_port()
+        self._ports: set[int] = set()
+        self.port, self.ui_port = free_port(self._ports), free_port(self._ports)
         self.processes: list[subprocess.Popen] = []
 
     @property
@@ -71,8 +79,12 @@ class StandaloneCluster:
             local.mkdir(parents=True, exist_ok=True)
             self._spawn(f"worker{i}", ["org.apache.spark.deploy.worker.Worker", self.master_url, "--host", "127.0.0.1",
                                        "--cores", str(self.cores), "--memory", self.memory, "--work-dir", str(work),
-                                       "--webui-port", str(free_port())], SPARK_LOCAL_DIRS=str(local))
-        self._wait_for_workers()
+                                       "--webui-port", str(free_port(self._ports))], SPARK_LOCAL_DIRS=str(local))
+        try:
+            self._wait_for_workers()
+        except BaseException:
+            self.stop()  # __exit__ does not run when __enter__ fails: no JVM may outlive the error
+            raise
         return self
 
     def status(self) -> dict:
@@ -86,10 +98,11 @@ class StandaloneCluster:
                 self.stop()
                 raise CuratorError(f"a standalone cluster process exited early; see {self.root / 'logs'}")
             try:
-                alive = [w for w in self.status().get("workers", []) if w.get("state") == "ALIVE"]
-                if len(alive) >= self.workers:
+                status = self.status()
+                alive = [w for w in status.get("workers", []) if w.get("state") == "ALIVE"]
+                if status.get("url") == self.master_url and len(alive) >= self.workers:
                     return
-            except OSError:
+            except (OSError, ValueError):  # not listening yet, or not the master's JSON (yet)
                 pass
             time.sleep(1.0)
         self.stop()
