@@ -233,12 +233,12 @@ class DedupStage(Stage):
         # Half slices in the pool: twice the tasks, so that the workers finish together.
         slice_rows = ops.FINGERPRINT_SLICE // (2 if map_tasks is not None else 1)
         texts = pa.table({ops.ROW: rows, TEXT: table.column(TEXT)}).to_batches(max_chunksize=slice_rows)
+        params = self.config.minhash_params()
         if map_tasks is not None:
-            params = self.config.minhash_params()
             prints = pa.Table.from_batches(map_tasks(ops.fingerprint_rows,
                                                      [(batch, params, TEXT, ops.ROW) for batch in texts]))
         else:
-            hasher = MinHasher(self.config.minhash_params())
+            hasher = MinHasher(params)
             prints = pa.Table.from_batches([ops.fingerprint_batch(batch, hasher, TEXT, ops.ROW) for batch in texts])
         decisions, stats = self._decide_prints(prints, nodes)
         decisions = decisions.take(pc.sort_indices(decisions.column(ops.ROW)))

@@ -339,7 +339,7 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
     input_count = runner.read_stats(previous.name)["kept"]
     pool = pool_to_use(runner, input_count) if all(map(pool_can_run, stages)) else None
     if pool is not None:
-        frame, chain = _segment_in_pool(pool, names, stages, source_folder, input_count)
+        frame, chain = _segment_in_pool(pool, names, stages, source_folder)
         prepared = [PreparedStage(lambda: None) for _ in stages]  # the default prepare_in_driver adds no stats
     else:
         prepared = [stage.prepare_in_driver() for stage in stages]
@@ -365,7 +365,7 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
     return all_stats
 
 
-def _segment_in_pool(pool, names: list[str], stages: list, folder: Location, rows: int):
+def _segment_in_pool(pool, names: list[str], stages: list, folder: Location):
     """The segment's annotated rows computed by the pool's workers, in input order, and its chain."""
     import math
 
@@ -380,6 +380,7 @@ def _segment_in_pool(pool, names: list[str], stages: list, folder: Location, row
     for path in dataset.files:
         metadata = pq.ParquetFile(path).metadata
         files.append((path, [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]))
+    rows = sum(sum(group_rows) for _, group_rows in files)
     # Many tasks per worker, so that a worker that drew costly documents does not finish last alone.
     task_rows = max(POOL_MIN_TASK_ROWS, min(BATCH_ROWS, math.ceil(rows / (pool.workers * POOL_TASKS_PER_WORKER))))
     chain = FusedChain(names, stages, dataset.schema)
@@ -411,8 +412,10 @@ def pool_for(runner: "PipelineRunner"):
     """The run's worker pool, started on first use; None where the run has one core or may not use the driver."""
     from curator.spark.local_pool import LocalPool
 
-    if runner.local_pool is None and pool_workers(runner):
-        runner.local_pool = LocalPool(pool_workers(runner))
+    if runner.local_pool is None:
+        workers = pool_workers(runner)
+        if workers:
+            runner.local_pool = LocalPool(workers)
     return runner.local_pool
 
 

@@ -16,7 +16,6 @@ can copy a held lock. A worker that dies (out of memory, a crash in a native lib
 
 from __future__ import annotations
 
-import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from curator.stage import BatchStage
 
 
-log = logging.getLogger("curator")
 # One native thread per worker: the pool already has one worker per core.
 _WORKER_ENV = {"RAYON_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -45,7 +43,7 @@ def _init_worker() -> None:
         os.environ[key] = value
 
 
-def _set_up(stages: Sequence["BatchStage"], calls: Sequence[tuple[Callable[..., Any], tuple]]) -> int:
+def _set_up(stages: Sequence["BatchStage"], calls: Sequence[tuple[Callable[..., Any], tuple]]) -> None:
     """Load every stage's assets in this worker (the instances :func:`worker_stage` hands out later), then make
     ``calls`` (other per-process caches to fill)."""
     from curator.spark.adapters import worker_stage
@@ -54,7 +52,6 @@ def _set_up(stages: Sequence["BatchStage"], calls: Sequence[tuple[Callable[..., 
         worker_stage(stage)._ensure_setup()
     for function, args in calls:
         function(*args)
-    return os.getpid()
 
 
 def read_slice(path: str, row_group: int, start: int, stop: int) -> pa.Table:
