@@ -55,9 +55,30 @@ def cld2_labels() -> set[str]:
     return {CLD2_TO_LID.get(code, code) for _, code in pycld2.LANGUAGES if not code.startswith("xx-")} - {"und"}
 
 
+# Characters Python's str.split() splits on but fastText does not (its separators are space, \t, \n, \v, \f, \r
+# and NUL): the ASCII separators \x1c-\x1f, NEL, NBSP, the Unicode spaces, line/paragraph separators, the
+# ideographic space. tests/langid checks this against the Unicode database of the running Python.
+_OTHER_SPACES = ("\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680", *map(chr, range(0x2000, 0x200B)),
+                 "\u2028", "\u2029", "\u202f", "\u205f", "\u3000")
+# What one_line replaces by a space besides newlines: those, and \v, which fastText splits on but CLD2 refuses
+# ("invalid UTF-8") as it refuses other control characters.
+_TO_SPACE = ("\v", *_OTHER_SPACES)
+_TO_SPACE_ASCII = tuple(c for c in _TO_SPACE if c.isascii())  # \v, \x1c-\x1f
+
+
 def one_line(text: str, max_chars: int) -> str:
-    """fastText classifies one line: newlines and runs of whitespace become single spaces."""
-    return " ".join(text[:max_chars].split())
+    """fastText classifies one line: the first ``max_chars`` characters with every whitespace character fastText does
+    not split on, and newlines, replaced by spaces.
+
+    fastText reads the same tokens as from ``" ".join(text.split())`` (it skips runs of its separators), so the
+    predictions are identical, but with C-level ``replace`` passes instead of building a list of every word (3.5x
+    faster; test in tests/langid). CLD2 reads runs of non-letters as one space, so its answer is unchanged too.
+    """
+    line = text[:max_chars]
+    for space in _TO_SPACE_ASCII if line.isascii() else _TO_SPACE:
+        if space in line:  # one fast scan; most texts have none of them
+            line = line.replace(space, " ")
+    return line.replace("\n", " ")
 
 
 def predict_fasttext(model, lines: list[str], k: int = 3) -> list[list[tuple[str, float]]]:

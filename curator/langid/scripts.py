@@ -138,30 +138,48 @@ CJK_WEIGHT = 3
 _CJK_SCRIPTS = ("Hani", "Hira", "Kana", "Hang")
 
 
-_NON_ASCII_RUNS = re.compile(r"[^\x00-\x7f]+")
-# Every byte except the 52 ASCII letters: bytes.translate(None, this) keeps only ASCII letters (UTF-8 bytes of other
-# characters are all >= 0x80, so they go too).
-_NOT_ASCII_LETTER_BYTES = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
+_SCRIPT_INDEX = None  # numpy uint8 per BMP code point: 1 + the position of its script in _INDEXED_SCRIPTS, 0: none
+_INDEXED_SCRIPTS: list[str] = []
+
+
+def _script_index():
+    """The script table as a numpy array, for counting a text's scripts with one lookup and one bincount."""
+    global _SCRIPT_INDEX
+    if _SCRIPT_INDEX is None:
+        import numpy as np
+
+        table = _translation_table()
+        _INDEXED_SCRIPTS.extend(sorted(set(_SYMBOL_SCRIPTS.values())))
+        position = {script: i + 1 for i, script in enumerate(_INDEXED_SCRIPTS)}
+        index = np.zeros(0x10000, np.uint8)  # U+FFFF, where characters beyond the BMP are clipped to, is not a letter
+        for point, symbol in table.items():
+            if symbol is not None:
+                index[point] = position[_SYMBOL_SCRIPTS[symbol]]
+        _SCRIPT_INDEX = index
+    return _SCRIPT_INDEX
 
 
 def script_share(label: str, text: str, limit: int = 2_000) -> float:
     """Share of the letters among the first ``limit`` characters written in one of ``label``'s scripts (1.0 for a
-    text without letters; CJK characters weigh ``CJK_WEIGHT`` letters). Only C-level passes: ASCII letters are
-    counted on the UTF-8 bytes, and only the non-ASCII runs go through the script table."""
+    text without letters; CJK characters weigh ``CJK_WEIGHT`` letters; a character beyond the BMP counts as a letter
+    of none of the label's scripts). Only C-level passes: the code points as a numpy array, a table lookup and a
+    bincount."""
+    import numpy as np
+
     sample = text[:limit]
     scripts = scripts_of(label)
     if sample.isascii():
         return 1.0 if "Latn" in scripts or not sample.translate(_ASCII_NON_LETTERS) else 0.0
-    ascii_letters = len(sample.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_LETTER_BYTES))
-    symbols = "".join(_NON_ASCII_RUNS.findall(sample)).translate(_translation_table())
-    if not symbols and not ascii_letters:
+    index = _script_index()
+    points = np.frombuffer(sample.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    beyond_bmp = int(np.count_nonzero(points > 0xFFFF))
+    counts = np.bincount(index[np.minimum(points, 0xFFFF)], minlength=len(_INDEXED_SCRIPTS) + 1).tolist()
+    weight = {name: CJK_WEIGHT if name in _CJK_SCRIPTS else 1 for name in scripts}
+    total = beyond_bmp + sum(n * (CJK_WEIGHT if name in _CJK_SCRIPTS else 1)
+                             for name, n in zip(_INDEXED_SCRIPTS, counts[1:]) if n)
+    if not total:
         return 1.0
-    cjk = {s: symbols.count(_SYMBOLS[s]) for s in _CJK_SCRIPTS if s in _SYMBOLS}
-    total = ascii_letters + len(symbols) + (CJK_WEIGHT - 1) * sum(cjk.values())
-    matched = ascii_letters if "Latn" in scripts else 0
-    matched += sum(
-        cjk[s] * CJK_WEIGHT if s in cjk else symbols.count(_SYMBOLS[s]) for s in scripts if s in _SYMBOLS
-    )
+    matched = sum(n * weight[name] for name, n in zip(_INDEXED_SCRIPTS, counts[1:]) if n and name in weight)
     return matched / total
 
 

@@ -74,6 +74,46 @@ def test_newlines_are_joined_before_predict(model):
     assert predict_languages(model, [multi_line], 10_000) == predict_languages(model, [one_line], 10_000)
 
 
+def test_other_spaces_are_every_whitespace_fasttext_does_not_split_on():
+    import sys
+
+    from curator.langid.detect import _OTHER_SPACES
+
+    python_spaces = {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+    assert set(_OTHER_SPACES) == python_spaces - set("\t\n\v\f\r ")
+
+
+def _with_random_spaces(texts: list[str], seed: int) -> list[str]:
+    """The texts with their whitespace replaced by random runs of every kind Python knows, at random ends too."""
+    import random
+    import sys
+
+    rng = random.Random(seed)
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    out = []
+    for text in texts:
+        words = text.split()
+        runs = ["".join(rng.choices(spaces, k=rng.randint(1, 3))) for _ in range(len(words) + 1)]
+        out.append(runs[0] + "".join(w + r for w, r in zip(words, runs[1:])))
+    return out
+
+
+def test_one_line_gives_the_detectors_what_a_join_of_the_words_gives(model):
+    # one_line replaces characters instead of splitting into words (faster); fastText and CLD2 must not notice.
+    from curator.langid.detect import one_line, predict_cld2
+    from tests.conftest import sample_texts
+
+    texts = _with_random_spaces(sample_texts("")[::4] + list(INLINE.values()), seed=3)
+    fast = [one_line(t, 3_000) for t in texts]
+    joined = [" ".join(t[:3_000].split()) for t in texts]
+    assert fast != joined  # the inputs do differ: runs of spaces, NBSP turned into a space
+    fast_labels, fast_probs = model.predict(fast, k=3)
+    joined_labels, joined_probs = model.predict(joined, k=3)
+    assert fast_labels == joined_labels
+    assert all((a == b).all() for a, b in zip(fast_probs, joined_probs))
+    assert [predict_cld2(t) for t in fast] == [predict_cld2(t) for t in joined]
+
+
 def test_only_the_first_max_chars_are_classified(model):
     text = INLINE["de"] + " " + INLINE["en"] * 20
     assert predict_languages(model, [text], max_chars=len(INLINE["de"]))[0] == ["de"]
