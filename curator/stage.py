@@ -85,6 +85,8 @@ class Stage(ABC):
     is_sink: ClassVar[bool] = False
     # Every stable snake_case reason this stage can write into ``reason`` (sinks reject nothing).
     reasons: ClassVar[tuple[str, ...]] = ()
+    # A stage with a global view (``annotate_table``) that wants the driver engine's worker pool as ``map_tasks``.
+    annotates_in_pool: ClassVar[bool] = False
 
     def __init__(self, config: StageConfig | None = None):
         self.config = config if config is not None else self.Config()

@@ -130,6 +130,8 @@ class DedupStage(Stage):
     name = "dedup"
     Config = DedupConfig
     reasons: ClassVar[tuple[str, ...]] = DEDUP_REASONS
+    # annotate_table's fingerprints are worth the driver engine's worker pool (see curator.spark.in_driver).
+    annotates_in_pool: ClassVar[bool] = True
 
     def annotation_fields(self) -> list[pa.Field]:
         return DEDUP_FIELDS

@@ -191,9 +191,10 @@ class LineDedupStage(Stage):
         return {"units_indexed": units_indexed, "repeated_units": repeated_units,
                 "parameters": self.config.model_dump(mode="json", exclude={"partitions"})}
 
-    def annotate_table(self, table: pa.Table) -> tuple[pa.Table, dict]:
+    def annotate_table(self, table: pa.Table, map_tasks=None) -> tuple[pa.Table, dict]:
         """:meth:`annotate` for a small input held in this process (no Spark): the same four steps over Python
-        dicts (the first holder of a unit is the smallest id in code-point order, which is Spark's string order)."""
+        dicts (the first holder of a unit is the smallest id in code-point order, which is Spark's string order).
+        The per-line work is cheap, so ``map_tasks`` is not used (``annotates_in_pool`` is False)."""
         cfg = self.config
         table = table.drop_columns([f.name for f in LINE_DEDUP_FIELDS if f.name in table.column_names])
         index = [index_batch(batch, cfg) for batch in table.select([ID, TEXT]).to_batches()]

@@ -30,7 +30,6 @@ load their models while ingest runs here.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,7 @@ from curator.document import REASON, REASON_DETAIL, STAGE, TEXT
 from curator.errors import CuratorError
 from curator.io.filesystem import Location
 from curator.registry import stage_class
-from curator.stage import PreparedStage, StageContext
+from curator.stage import StageContext
 
 
 if TYPE_CHECKING:
@@ -286,12 +285,8 @@ def _table_stage(runner, stage_spec, previous, tmp: Location) -> list[dict]:
     stage = stage_spec.build()
     table = read_table(runner.stage_output(previous.name) / "data")
     # Dedup hands its fingerprints to the pool; line_dedup's per-line work is cheap and stays in this process.
-    takes_pool = "map_tasks" in inspect.signature(stage.annotate_table).parameters
-    pool = pool_to_use(runner, table.num_rows) if takes_pool else None
-    if pool is not None:
-        annotated, extra = stage.annotate_table(table, map_tasks=pool.map)
-    else:
-        annotated, extra = stage.annotate_table(table)
+    pool = pool_to_use(runner, table.num_rows) if stage.annotates_in_pool else None
+    annotated, extra = stage.annotate_table(table, map_tasks=pool.map if pool is not None else None)
     _write_decided(annotated, tmp, stage_spec.name)
     return [_stats(stage, stage_spec.name, read_table(tmp / "data"), read_table(tmp / "rejected"),
                    runner.read_stats(previous.name)["kept"], extra)]
@@ -340,9 +335,10 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
     pool = pool_to_use(runner, input_count) if all(map(pool_can_run, stages)) else None
     if pool is not None:
         frame, chain = _segment_in_pool(pool, names, stages, source_folder)
-        prepared = [PreparedStage(lambda: None) for _ in stages]  # the default prepare_in_driver adds no stats
+        extra_stats = [{} for _ in stages]  # pool_can_run admits only the default prepare_in_driver: no stats
     else:
         prepared = [stage.prepare_in_driver() for stage in stages]
+        extra_stats = [p.extra_stats for p in prepared]
         source = read_table(source_folder)
         chain = FusedChain(names, stages, source.schema, [p.worker for p in prepared])
         frame = pa.Table.from_batches(list(chain.process_batches(iter(source.to_batches(max_chunksize=BATCH_ROWS)))),
@@ -356,10 +352,10 @@ def _segment(runner, members, previous, tmps: list[Location]) -> list[dict]:
     kept = read_table(tmps[-1] / "data")
     rejected = [read_table(tmp / "rejected") for tmp in tmps]
     all_stats = []
-    for i, (s, stage, ready) in enumerate(zip(members, stages, prepared)):
+    for i, (s, stage, extra) in enumerate(zip(members, stages, extra_stats)):
         later = [r.drop_columns([STAGE, REASON, REASON_DETAIL]) for r in rejected[i + 1:]]
         kept_here = pa.concat_tables([kept, *later], promote_options="default") if later else kept
-        stats = _stats(stage, s.name, kept_here, rejected[i], input_count, ready.extra_stats)
+        stats = _stats(stage, s.name, kept_here, rejected[i], input_count, extra)
         all_stats.append(stats)
         input_count = stats["kept"]
     return all_stats

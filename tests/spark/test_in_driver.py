@@ -8,7 +8,9 @@ import json
 import pyarrow as pa
 import pytest
 
+from curator.dedup.stage import DedupStage
 from curator.ingest.stage import INGEST_ORDINAL, duplicate_id_decisions
+from curator.linededup.stage import LineDedupStage
 from curator.spark import in_driver
 from curator.spark.runner import PipelineRunner, count_written
 from curator.specs import PipelineSpec, SparkSpec
@@ -107,12 +109,22 @@ def test_worker_pool_keeps_the_same_books_as_one_process(tmp_path, monkeypatch):
         return real(pool, names, *args)
 
     monkeypatch.setattr(in_driver, "_segment_in_pool", counting)
+    given_the_pool = []  # (stage, whether annotate_table got map_tasks)
+    for stage_type in (DedupStage, LineDedupStage):
+        def recording(self, table, map_tasks=None, real=stage_type.annotate_table):
+            given_the_pool.append((self.name, map_tasks is not None))
+            return real(self, table, map_tasks)
+
+        monkeypatch.setattr(stage_type, "annotate_table", recording)
     one_process = PipelineRunner(spec_for(tmp_path, "one", {"master": "local[1]"}))
     one_process.run_all()
     assert pooled_segments == [] and one_process.local_pool is None
+    assert given_the_pool == [("dedup", False), ("line_dedup", False)]
+    given_the_pool.clear()
     pooled = PipelineRunner(spec_for(tmp_path, "pool", {"master": "local[2]"}))
     pooled.run_all()
     assert pooled_segments == [["url_filter", "langid", "quality"], ["pii"]]
+    assert given_the_pool == [("dedup", True), ("line_dedup", False)]  # line_dedup's per-line work stays here
     assert pooled.local_pool is None  # closed with the run
     assert books(pooled) == books(one_process)
 
