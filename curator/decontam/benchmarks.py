@@ -9,7 +9,6 @@ is joined with spaces); ``id_field`` names the item id (default: the record's 0-
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -106,9 +105,3 @@ def read_benchmark(spec: BenchmarkSpec) -> list[BenchmarkItem]:
     return items
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

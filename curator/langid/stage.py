@@ -9,14 +9,16 @@ Reasons, checked in this order: ``lid_no_text`` (empty, no letters, a bare URL o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_serializer, model_validator
 
+from curator.hashing import file_sha256
 from curator.langid.codes import UnknownLanguageCode, base_code, resolve_language
 from curator.langid.detect import (
     Decision,
@@ -82,6 +84,7 @@ class LangIdConfig(StageConfig):
         "paragraphs in `languages` (split)")
     paragraph_min_chars: int = Field(200, gt=0, description="short paragraphs are merged up to this many chars")
     max_chars: int = Field(10_000, gt=0, description="only the first max_chars characters are classified")
+    _files_digest: str = PrivateAttr("")
 
     @field_validator("languages")
     @classmethod
@@ -110,7 +113,29 @@ class LangIdConfig(StageConfig):
                         raise ValueError(f"{field}: {error}") from None
         if self.model_path is not None and not self.model_path.is_file():
             raise ValueError(f"model_path: no such file {self.model_path}")
+        if self.thresholds_file is not None and not self.thresholds_file.is_file():
+            raise ValueError(f"thresholds_file: no such file {self.thresholds_file}")
         return self
+
+    @model_validator(mode="after")
+    def _digest_files(self):
+        # What the files hold goes into the stage fingerprint, so a replaced model or an edited thresholds file
+        # reruns the stage. A model may be gigabytes (GlotLID): its size and modification time stand for it.
+        parts = []
+        if self.model_path is not None:
+            stat = self.model_path.stat()
+            parts.append(f"model {self.model_path.resolve()} {stat.st_size} {stat.st_mtime_ns}")
+        if self.thresholds_file is not None:
+            parts.append(f"thresholds {file_sha256(self.thresholds_file)}")
+        self._files_digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16] if parts else ""
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump_with_files_digest(self, handler):
+        data = handler(self)
+        if self._files_digest:  # only with files of the user's: the default config dumps (and fingerprints) as before
+            data["files_sha256"] = self._files_digest
+        return data
 
 
 _LABEL_CACHE: dict[str, set[str]] = {}

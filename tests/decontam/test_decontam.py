@@ -195,3 +195,30 @@ def test_one_pass_window_hashes_equal_per_length_hashes():
         for length in (8, 9, 13):
             expected = window_hashes(words, length)
             assert np.array_equal(got.get(length, np.zeros(0, dtype=np.uint64)), expected), (size, length)
+
+
+OTHER = ("Snow fell on the pass for nine days in a row, and the train to the valley ran only twice that winter, "
+         "carrying coal, letters and a doctor who stayed until spring.")
+
+
+def test_an_edited_benchmark_file_reruns_the_stage(tmp_path, bench_file):
+    # The fingerprint covers the benchmark files' contents: output decided against the old file is not reused.
+    from curator.spark.runner import PipelineRunner
+    from curator.specs import PipelineSpec
+
+    corpus = tmp_path / "in.jsonl"
+    corpus.write_text("".join(json.dumps({"id": i, "text": t}) + "\n"
+                              for i, t in [("leak", CLEAN + " " + QUESTION), ("clean", CLEAN), ("other", OTHER)]))
+    raw = {"name": "t", "input": {"paths": [str(corpus)]}, "output": str(tmp_path / "out"),
+           "stages": [{"stage": "ingest"}, {"stage": "decontaminate", "benchmarks": [
+               {"name": "farm", "path": str(bench_file), "fields": ["question", "answer"], "id_field": "qid"}]}]}
+    first = PipelineRunner(PipelineSpec.model_validate(raw))
+    first.run_all()
+    assert first.read_stats("decontaminate")["rejected"] == {"decontaminated": 1}
+    assert PipelineRunner(PipelineSpec.model_validate(raw)).is_complete("decontaminate")  # unchanged: reused
+
+    write_benchmark(tmp_path, [{"qid": "q9", "question": CLEAN, "answer": ANSWER}])  # same path, new contents
+    second = PipelineRunner(PipelineSpec.model_validate(raw))
+    assert second.is_complete("ingest") and not second.is_complete("decontaminate")
+    second.run_all()
+    assert second.read_stats("decontaminate")["rejected"] == {"decontaminated": 2}  # both contain CLEAN now

@@ -341,3 +341,26 @@ def test_script_table_fits_every_lingua_language(shared_data):
         lines = path.read_text(encoding="utf-8").splitlines()[:300]
         mismatched = sum(script_share(label, line) < 0.25 for line in lines)
         assert mismatched <= 3, (path.stem, mismatched)
+
+
+def test_a_replaced_model_or_edited_thresholds_file_changes_the_fingerprint(tmp_path):
+    import os
+    import shutil
+
+    from curator.langid.detect import lid_model_path
+
+    assert "files_sha256" not in LangIdConfig().model_dump()  # default files: the config dumps as before
+    thresholds = tmp_path / "thresholds.json"
+    shutil.copy(THRESHOLDS_FILE, thresholds)
+    before = LangIdConfig(thresholds_file=thresholds).model_dump_json()
+    assert before == LangIdConfig(thresholds_file=thresholds).model_dump_json()
+    thresholds.write_text(THRESHOLDS_FILE.read_text().replace('"default"', '"default" ', 1))
+    assert LangIdConfig(thresholds_file=thresholds).model_dump_json() != before
+
+    model = tmp_path / "lid.ftz"
+    shutil.copy(lid_model_path(), model)
+    before = LangIdConfig(model_path=model).model_dump_json()
+    os.utime(model, ns=(0, 0))  # a model copied over the old one: another modification time
+    assert LangIdConfig(model_path=model).model_dump_json() != before
+    with pytest.raises(ValidationError, match="thresholds_file: no such file"):
+        LangIdConfig(thresholds_file=tmp_path / "missing.json")
