@@ -54,7 +54,11 @@ class DecontaminateConfig(StageConfig):
         digest = hashlib.sha256()
         for spec in self.benchmarks:
             path = benchmark_path(spec)
-            digest.update(f"{spec.name}\0{file_sha256(path) if path.is_file() else 'missing'}\0".encode())
+            try:
+                content = file_sha256(path) if path.is_file() else "missing"
+            except OSError as error:  # unreadable: building the index names the file and the error
+                content = f"unreadable {error.errno}"
+            digest.update(f"{spec.name}\0{content}\0".encode())
         self._benchmarks_digest = digest.hexdigest()[:16]
 
     @computed_field

@@ -126,7 +126,10 @@ class LangIdConfig(StageConfig):
             stat = self.model_path.stat()
             parts.append(f"model {self.model_path.resolve()} {stat.st_size} {stat.st_mtime_ns}")
         if self.thresholds_file is not None:
-            parts.append(f"thresholds {file_sha256(self.thresholds_file)}")
+            try:
+                parts.append(f"thresholds {file_sha256(self.thresholds_file)}")
+            except OSError as error:
+                raise ValueError(f"thresholds_file: cannot read {self.thresholds_file}: {error.strerror}") from None
         self._files_digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16] if parts else ""
         return self
 

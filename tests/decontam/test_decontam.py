@@ -222,3 +222,16 @@ def test_an_edited_benchmark_file_reruns_the_stage(tmp_path, bench_file):
     assert second.is_complete("ingest") and not second.is_complete("decontaminate")
     second.run_all()
     assert second.read_stats("decontaminate")["rejected"] == {"decontaminated": 2}  # both contain CLEAN now
+
+
+def test_an_unreadable_benchmark_file_still_makes_a_config(bench_file, monkeypatch):
+    # The config only fingerprints the file; reading it (and naming the error) is the index build's job.
+    import curator.decontam.stage as decontam_stage
+
+    readable = make_stage(bench_file).config.benchmarks_sha256
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(decontam_stage, "file_sha256", refuse)
+    assert make_stage(bench_file).config.benchmarks_sha256 != readable

@@ -364,3 +364,16 @@ def test_a_replaced_model_or_edited_thresholds_file_changes_the_fingerprint(tmp_
     assert LangIdConfig(model_path=model).model_dump_json() != before
     with pytest.raises(ValidationError, match="thresholds_file: no such file"):
         LangIdConfig(thresholds_file=tmp_path / "missing.json")
+
+
+def test_an_unreadable_thresholds_file_is_a_config_error(tmp_path, monkeypatch):
+    import curator.langid.stage as langid_stage
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    thresholds = tmp_path / "thresholds.json"
+    thresholds.write_text("{}")
+    monkeypatch.setattr(langid_stage, "file_sha256", refuse)  # as root, chmod cannot make a file unreadable
+    with pytest.raises(ValidationError, match="thresholds_file: cannot read .*Permission denied"):
+        LangIdConfig(thresholds_file=thresholds)
