@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_serializer
 
 from curator.errors import CuratorError
 from curator.stage import Stage, StageConfig, StageContext
@@ -65,6 +65,23 @@ class TokenizeConfig(StageConfig):
     shuffle_seed: int | None = Field(1234, description="shuffle documents before writing; null keeps input order")
     rehydrate: RehydrationConfig | None = Field(None, description="upsample by duplicate-group size (needs dedup)")
     provenance: bool = Field(True, description="write a provenance sidecar (Parquet) beside every shard")
+
+    @model_serializer(mode="wrap")
+    def _dump_with_tokenizer_hash(self, handler):
+        # A tokenizer folder of the user's: its recorded content hash goes into the dump (and the stage fingerprint),
+        # so a retrained tokenizer at the same path reruns tokenize. Remote folders are not read while a spec is
+        # validated (no network then): for them the path alone counts.
+        data = handler(self)
+        if self.tokenizer and "://" not in self.tokenizer:
+            import json
+
+            from curator.tokenization.tokenizer import ARTIFACT_META
+
+            try:
+                data["tokenizer_hash"] = str(json.loads((Path(self.tokenizer) / ARTIFACT_META).read_text())["hash"])
+            except (OSError, ValueError, KeyError, TypeError):  # not an artifact (yet): tokenize names the problem
+                data["tokenizer_hash"] = "unreadable"
+        return data
 
 
 class TokenizeStage(Stage):

@@ -115,3 +115,22 @@ def test_tokenize_through_the_worker_pool_writes_the_same_shards(tmp_path):
         pool.close()
     assert manifests["pool"] == manifests["one"]
     assert len(manifests["one"][2]) == 3 and manifests["one"][0] == table.num_rows - 2
+
+
+def test_a_retrained_tokenizer_folder_changes_the_tokenize_fingerprint(tmp_path):
+    from curator.specs import StageSpec
+
+    folder = tmp_path / "tokenizer"
+    folder.mkdir()
+
+    def fingerprint() -> str:
+        config = TokenizeConfig(tokenizer=str(folder))
+        return StageSpec(stage="tokenize", name="tokenize", config=config).fingerprint()
+
+    missing = fingerprint()  # not an artifact yet: still a config, tokenize names the problem when it runs
+    (folder / "artifact.json").write_text(json.dumps({"hash": "aaa", "trainer": "hf"}))
+    first = fingerprint()
+    assert first != missing and fingerprint() == first
+    (folder / "artifact.json").write_text(json.dumps({"hash": "bbb", "trainer": "hf"}))  # retrained in place
+    assert fingerprint() != first
+    assert "tokenizer_hash" not in TokenizeConfig().model_dump()  # the run's own tokenizer: chained fingerprints
