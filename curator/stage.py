@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Sequence
 
 import pyarrow as pa
+from pydantic import PrivateAttr, model_serializer
 
 from curator.config import StrictConfig
 from curator.document import DECISION_FIELDS, REASON, REASON_DETAIL, with_fields
@@ -43,6 +44,16 @@ Decision = Optional[tuple[str, Optional[str]]]
 
 class StageConfig(StrictConfig):
     """Base for stage configs: unknown fields are errors, so a typo in a spec names the bad field."""
+
+    # Digests of the files the config names (a benchmark, a model, a tokenizer), set by the config's validators and
+    # added to its dump: the stage fingerprint then changes when such a file does, not only when its path does.
+    _file_digests: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _dump_with_file_digests(self, handler):
+        data = handler(self)
+        data.update(self._file_digests)
+        return data
 
 
 @dataclass

@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, PrivateAttr, computed_field, model_validator
+from pydantic import Field, model_validator
 
 from curator.decontam.benchmarks import BenchmarkSpec, benchmark_path, read_benchmark
 from curator.decontam.ngrams import NgramIndex, hash_words, masked_text, normalize_words, words_with_spans
@@ -46,8 +46,6 @@ class DecontaminateConfig(StageConfig):
     min_item_tokens: int = Field(8, ge=1, description="benchmark texts shorter than this are not indexed")
     mode: Literal["remove", "mask"] = "remove"
     mask_with: str = Field("", description="replacement for a masked span (mode: mask)")
-    _benchmarks_digest: str = PrivateAttr("")
-
     def model_post_init(self, __context) -> None:
         # The files' contents, not only their paths, go into the stage fingerprint: an edited or replaced benchmark
         # file reruns the stage (and everything after it) instead of keeping output decided against the old one.
@@ -59,12 +57,11 @@ class DecontaminateConfig(StageConfig):
             except OSError as error:  # unreadable: building the index names the file and the error
                 content = f"unreadable {error.errno}"
             digest.update(f"{spec.name}\0{content}\0".encode())
-        self._benchmarks_digest = digest.hexdigest()[:16]
+        self._file_digests = {"benchmarks_sha256": digest.hexdigest()[:16]}
 
-    @computed_field
     @property
     def benchmarks_sha256(self) -> str:
-        return self._benchmarks_digest
+        return self._file_digests["benchmarks_sha256"]
 
     @model_validator(mode="after")
     def _unique_names(self) -> "DecontaminateConfig":

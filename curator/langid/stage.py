@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import pyarrow as pa
-from pydantic import Field, PrivateAttr, field_validator, model_serializer, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from curator.hashing import file_sha256
 from curator.langid.codes import UnknownLanguageCode, base_code, resolve_language
@@ -84,7 +84,6 @@ class LangIdConfig(StageConfig):
         "paragraphs in `languages` (split)")
     paragraph_min_chars: int = Field(200, gt=0, description="short paragraphs are merged up to this many chars")
     max_chars: int = Field(10_000, gt=0, description="only the first max_chars characters are classified")
-    _files_digest: str = PrivateAttr("")
 
     @field_validator("languages")
     @classmethod
@@ -130,15 +129,9 @@ class LangIdConfig(StageConfig):
                 parts.append(f"thresholds {file_sha256(self.thresholds_file)}")
             except OSError as error:
                 raise ValueError(f"thresholds_file: cannot read {self.thresholds_file}: {error.strerror}") from None
-        self._files_digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16] if parts else ""
+        if parts:  # only with files of the user's: the default config dumps (and fingerprints) as before
+            self._file_digests = {"files_sha256": hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]}
         return self
-
-    @model_serializer(mode="wrap")
-    def _dump_with_files_digest(self, handler):
-        data = handler(self)
-        if self._files_digest:  # only with files of the user's: the default config dumps (and fingerprints) as before
-            data["files_sha256"] = self._files_digest
-        return data
 
 
 _LABEL_CACHE: dict[str, set[str]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_serializer
+from pydantic import Field, field_validator, model_validator
 
 from curator.errors import CuratorError
 from curator.stage import Stage, StageConfig, StageContext
@@ -66,22 +66,22 @@ class TokenizeConfig(StageConfig):
     rehydrate: RehydrationConfig | None = Field(None, description="upsample by duplicate-group size (needs dedup)")
     provenance: bool = Field(True, description="write a provenance sidecar (Parquet) beside every shard")
 
-    @model_serializer(mode="wrap")
-    def _dump_with_tokenizer_hash(self, handler):
+    @model_validator(mode="after")
+    def _digest_tokenizer(self):
         # A tokenizer folder of the user's: its recorded content hash goes into the dump (and the stage fingerprint),
         # so a retrained tokenizer at the same path reruns tokenize. Remote folders are not read while a spec is
         # validated (no network then): for them the path alone counts.
-        data = handler(self)
         if self.tokenizer and "://" not in self.tokenizer:
             import json
 
             from curator.tokenization.tokenizer import ARTIFACT_META
 
             try:
-                data["tokenizer_hash"] = str(json.loads((Path(self.tokenizer) / ARTIFACT_META).read_text())["hash"])
+                digest = str(json.loads((Path(self.tokenizer) / ARTIFACT_META).read_text())["hash"])
             except (OSError, ValueError, KeyError, TypeError):  # not an artifact (yet): tokenize names the problem
-                data["tokenizer_hash"] = "unreadable"
-        return data
+                digest = "unreadable"
+            self._file_digests = {"tokenizer_hash": digest}
+        return self
 
 
 class TokenizeStage(Stage):
