@@ -217,7 +217,6 @@ class DedupStage(Stage):
         import numpy as np
         import pyarrow.compute as pc
 
-        from curator.dedup.minhash import MinHasher
         from curator.document import ID, META, SOURCE, TEXT, URL
         from curator.spark import dedup_ops as ops
 
@@ -236,12 +235,9 @@ class DedupStage(Stage):
         slice_rows = ops.FINGERPRINT_SLICE // (2 if map_tasks is not None else 1)
         texts = pa.table({ops.ROW: rows, TEXT: table.column(TEXT)}).to_batches(max_chunksize=slice_rows)
         params = self.config.minhash_params()
-        if map_tasks is not None:
-            prints = pa.Table.from_batches(map_tasks(ops.fingerprint_rows,
-                                                     [(batch, params, TEXT, ops.ROW) for batch in texts]))
-        else:
-            hasher = MinHasher(params)
-            prints = pa.Table.from_batches([ops.fingerprint_batch(batch, hasher, TEXT, ops.ROW) for batch in texts])
+        calls = [(batch, params, TEXT, ops.ROW) for batch in texts]
+        prints = pa.Table.from_batches(map_tasks(ops.fingerprint_rows, calls) if map_tasks is not None
+                                       else [ops.fingerprint_rows(*call) for call in calls])
         decisions, stats = self._decide_prints(prints, nodes)
         decisions = decisions.take(pc.sort_indices(decisions.column(ops.ROW)))
         if not np.array_equal(decisions.column(ops.ROW).to_numpy(), rows.to_numpy()):

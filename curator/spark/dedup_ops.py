@@ -152,13 +152,18 @@ def fingerprint_batch(batch: pa.RecordBatch, hasher: MinHasher, text_column: str
 _HASHERS: dict[MinHashParams, MinHasher] = {}
 
 
-def fingerprint_rows(batch: pa.RecordBatch, params: MinHashParams, text_column: str, key: str) -> pa.RecordBatch:
-    """:func:`fingerprint_batch` as a task of the driver engine's worker processes: the MinHasher (datasketch's
-    import and permutations) is built once per process."""
+def hasher_for(params: MinHashParams) -> MinHasher:
+    """This process's MinHasher for ``params`` (datasketch's import and permutations), built on first use."""
     hasher = _HASHERS.get(params)
     if hasher is None:
         hasher = _HASHERS[params] = MinHasher(params)
-    return fingerprint_batch(batch, hasher, text_column, key)
+    return hasher
+
+
+def fingerprint_rows(batch: pa.RecordBatch, params: MinHashParams, text_column: str, key: str) -> pa.RecordBatch:
+    """:func:`fingerprint_batch` with this process's MinHasher: a task of the driver engine (in its worker
+    processes or in the driver itself)."""
+    return fingerprint_batch(batch, hasher_for(params), text_column, key)
 
 
 def warm_hasher(params: MinHashParams) -> None:
@@ -173,10 +178,10 @@ def _fingerprint_schema(key: str) -> pa.Schema:
 def fingerprint(keys_and_texts: "DataFrame", params: MinHashParams, text_column: str = "text",
                 key: str = NODE) -> "DataFrame":
     """(key, text) -> (key, exact key, signature, band keys, shingle count, shingle hashes); one MinHasher per
-    task, one vectorised pass per Arrow batch."""
+    Python worker process, one vectorised pass per Arrow batch."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        hasher = MinHasher(params)
+        hasher = hasher_for(params)
         for batch in batches:
             for start in range(0, batch.num_rows, FINGERPRINT_SLICE):
                 yield fingerprint_batch(batch.slice(start, FINGERPRINT_SLICE), hasher, text_column, key)

@@ -436,7 +436,7 @@ def start_pool(runner: "PipelineRunner") -> None:
     if stages and not any(runner.is_complete(s.name) for s in runner.spec.stages if s.stage != "ingest"):
         from curator.spark.dedup_ops import warm_hasher
 
-        calls = [(warm_hasher, (s.build().config.minhash_params(),)) for s in runner.spec.stages if s.stage == "dedup"]
+        calls = [(warm_hasher, (s.config.minhash_params(),)) for s in runner.spec.stages if s.stage == "dedup"]
         pool_for(runner).warm_up(stages, calls)
 
 
