@@ -25,7 +25,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Optional, Sequence
 
 import pyarrow as pa
 from pydantic import PrivateAttr, model_serializer
@@ -68,7 +68,7 @@ class StageContext:
     input_spec: Any = None  # the pipeline's InputSpec; read by ingest
     # In the driver engine: runs ``function(*call)`` for each call in its worker processes, results in order
     # (curator.spark.local_pool.LocalPool.map); None: do the work in this process.
-    map_tasks: Callable[[Callable[..., Any], Sequence[tuple]], list[Any]] | None = None
+    map_tasks: Callable[[Callable[..., Any], Iterable[tuple]], list[Any]] | None = None
 
 
 @dataclass

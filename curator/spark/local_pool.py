@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import pyarrow as pa
 
@@ -90,7 +90,7 @@ class LocalPool:
         for _ in range(self.workers):
             self._executor.submit(_set_up, list(stages), list(calls))
 
-    def map(self, function: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
+    def map(self, function: Callable[..., Any], calls: Iterable[tuple]) -> list[Any]:
         try:
             futures = [self._executor.submit(function, *args) for args in calls]
             return [future.result() for future in futures]

@@ -149,8 +149,9 @@ def write_token_shards(table: pa.Table, bundle, folder: str | Path, options, par
         frame = frame.take(pa.array(order))
     run_record = {"run_id": uuid.uuid4().hex, "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   **(options.run_record or {})}
-    calls = [(frame.take(pa.array(np.arange(part, frame.num_rows, parts))), part, bundle, target.uri, dtype.name,
-              options.target_shard_tokens, run_record["run_id"], options.provenance) for part in range(parts)]
+    # A generator: in this process each part is taken only when its turn comes, not all of them at once.
+    calls = ((frame.take(pa.array(np.arange(part, frame.num_rows, parts))), part, bundle, target.uri, dtype.name,
+              options.target_shard_tokens, run_record["run_id"], options.provenance) for part in range(parts))
     outputs = map_parts(tokenize_part, calls) if map_parts is not None else [tokenize_part(*c) for c in calls]
     results = [row for rows in outputs for row in rows]
     return finish_token_folder(target, results, bundle, options, dtype.name, run_record)
