@@ -138,23 +138,25 @@ CJK_WEIGHT = 3
 _CJK_SCRIPTS = ("Hani", "Hira", "Kana", "Hang")
 
 
-_SCRIPT_INDEX = None  # numpy uint8 per BMP code point: 1 + the position of its script in _INDEXED_SCRIPTS, 0: none
-_INDEXED_SCRIPTS: list[str] = []
+_SCRIPT_INDEX = None  # numpy uint8 per BMP code point: the position of its script in _SCRIPT_POSITION, 0: none
+_SCRIPT_POSITION: dict[str, int] = {}  # script code -> its position (from 1) in the counts of script_share
+_POSITION_WEIGHTS = None  # numpy int64 per position: the letters one character counts as (CJK_WEIGHT for CJK)
 
 
 def _script_index():
     """The script table as a numpy array, for counting a text's scripts with one lookup and one bincount."""
-    global _SCRIPT_INDEX
+    global _SCRIPT_INDEX, _POSITION_WEIGHTS
     if _SCRIPT_INDEX is None:
         import numpy as np
 
         table = _translation_table()
-        _INDEXED_SCRIPTS.extend(sorted(set(_SYMBOL_SCRIPTS.values())))
-        position = {script: i + 1 for i, script in enumerate(_INDEXED_SCRIPTS)}
+        names = sorted(set(_SYMBOL_SCRIPTS.values()))
+        _SCRIPT_POSITION.update({script: i + 1 for i, script in enumerate(names)})
+        _POSITION_WEIGHTS = np.array([0] + [CJK_WEIGHT if name in _CJK_SCRIPTS else 1 for name in names], np.int64)
         index = np.zeros(0x10000, np.uint8)  # U+FFFF, where characters beyond the BMP are clipped to, is not a letter
         for point, symbol in table.items():
             if symbol is not None:
-                index[point] = position[_SYMBOL_SCRIPTS[symbol]]
+                index[point] = _SCRIPT_POSITION[_SYMBOL_SCRIPTS[symbol]]
         _SCRIPT_INDEX = index
     return _SCRIPT_INDEX
 
@@ -173,13 +175,11 @@ def script_share(label: str, text: str, limit: int = 2_000) -> float:
     index = _script_index()
     points = np.frombuffer(sample.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     beyond_bmp = int(np.count_nonzero(points > 0xFFFF))
-    counts = np.bincount(index[np.minimum(points, 0xFFFF)], minlength=len(_INDEXED_SCRIPTS) + 1).tolist()
-    weight = {name: CJK_WEIGHT if name in _CJK_SCRIPTS else 1 for name in scripts}
-    total = beyond_bmp + sum(n * (CJK_WEIGHT if name in _CJK_SCRIPTS else 1)
-                             for name, n in zip(_INDEXED_SCRIPTS, counts[1:]) if n)
+    weighted = np.bincount(index[np.minimum(points, 0xFFFF)], minlength=len(_POSITION_WEIGHTS)) * _POSITION_WEIGHTS
+    total = beyond_bmp + int(weighted.sum())
     if not total:
         return 1.0
-    matched = sum(n * weight[name] for name, n in zip(_INDEXED_SCRIPTS, counts[1:]) if n and name in weight)
+    matched = sum(int(weighted[_SCRIPT_POSITION[name]]) for name in scripts if name in _SCRIPT_POSITION)
     return matched / total
 
 
